@@ -1,0 +1,41 @@
+//! Writes the CRD manifests to `deploy/crds/` (or the directory given as the first
+//! argument). `--check` compares instead of writing and exits 1 on drift.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let mut check = false;
+    let mut dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/crds"));
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--check" => check = true,
+            "-h" | "--help" => {
+                println!("usage: crdgen [--check] [DIR]  (default DIR: deploy/crds)");
+                return ExitCode::SUCCESS;
+            }
+            other => dir = PathBuf::from(other),
+        }
+    }
+    let mut drift = false;
+    for (name, crd) in sei_api::crd::all() {
+        let path = dir.join(name);
+        let text = sei_api::crd::to_yaml(&crd);
+        if check {
+            if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+                eprintln!("crdgen: {} is out of date", path.display());
+                drift = true;
+            }
+        } else if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, text)) {
+            eprintln!("crdgen: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        } else {
+            println!("wrote {}", path.display());
+        }
+    }
+    if drift {
+        eprintln!("crdgen: run `cargo run -p sei-api --bin crdgen` and commit the result");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}

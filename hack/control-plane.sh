@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Builds and caches the pieces of the local Kubernetes control plane used by the tests and
+# the demo: kube-apiserver, kube-controller-manager, kube-scheduler and kubectl from the
+# k8s.io/kubernetes Go module, and kwok. Nothing is downloaded at run time and nothing is
+# committed: binaries live in a cache directory keyed by version.
+#
+#   hack/control-plane.sh           build what is missing, print the bin directory
+#   hack/control-plane.sh --check   exit 0 only if everything is already cached
+#
+# Safe to interrupt: every build goes to a temp directory that is renamed into place.
+set -euo pipefail
+
+K8S_VERSION="${SEI_K8S_VERSION:-1.34.4}"
+KWOK_VERSION="${SEI_KWOK_VERSION:-v0.8.0}"
+CACHE_ROOT="${SEI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sei-k8s}"
+BIN_DIR="$CACHE_ROOT/k8s-$K8S_VERSION/bin"
+KWOK_DIR="$CACHE_ROOT/kwok-$KWOK_VERSION/bin"
+K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+
+die() { echo "control-plane: $*" >&2; exit 1; }
+
+have_all() {
+  for b in "${K8S_BINS[@]}"; do [ -x "$BIN_DIR/$b" ] || return 1; done
+  [ -x "$KWOK_DIR/kwok" ]
+}
+
+if [ "${1:-}" = "--check" ]; then have_all; exit $?; fi
+if have_all; then echo "$BIN_DIR:$KWOK_DIR"; exit 0; fi
+
+command -v go >/dev/null 2>&1 || die "the Go toolchain is not on PATH; install Go 1.24 or newer (https://go.dev/doc/install) and run again"
+
+LOG_DIR="$CACHE_ROOT/logs"
+mkdir -p "$LOG_DIR"
+export GOFLAGS="${GOFLAGS:-} -mod=mod"
+export CGO_ENABLED=0
+
+run_logged() { # name, command...
+  local name=$1; shift
+  local log="$LOG_DIR/$name.log"
+  if ! "$@" >"$log" 2>&1; then
+    local hint
+    hint=$(grep -m1 -iE 'dial tcp|no such host|connection refused|timeout|404 Not Found|410 Gone|no space left' "$log" || true)
+    if [ -n "$hint" ]; then
+      die "$name failed, probably a module download problem (check GOPROXY and the network): ${hint:0:200}. Full log: $log"
+    fi
+    die "$name failed; last line: $(tail -n1 "$log" | cut -c1-200). Full log: $log"
+  fi
+}
+
+build_k8s() {
+  local work="$CACHE_ROOT/k8s-$K8S_VERSION/src"
+  local tmp_bin="$CACHE_ROOT/k8s-$K8S_VERSION/bin.tmp.$$"
+  mkdir -p "$work"
+  trap 'rm -rf "$tmp_bin"' EXIT
+  cd "$work"
+  [ -f go.mod ] || run_logged "go-mod-init" go mod init sei-k8s.local/control-plane
+
+  for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+    mkdir -p "cmd/$cmd"
+  done
+  cat > cmd/kube-apiserver/main.go <<'GO'
+package main
+
+import (
+	"os"
+
+	"k8s.io/component-base/cli"
+	"k8s.io/kubernetes/cmd/kube-apiserver/app"
+)
+
+func main() { os.Exit(cli.Run(app.NewAPIServerCommand())) }
+GO
+  cat > cmd/kube-controller-manager/main.go <<'GO'
+package main
+
+import (
+	"os"
+
+	"k8s.io/component-base/cli"
+	"k8s.io/kubernetes/cmd/kube-controller-manager/app"
+)
+
+func main() { os.Exit(cli.Run(app.NewControllerManagerCommand())) }
+GO
+  cat > cmd/kube-scheduler/main.go <<'GO'
+package main
+
+import (
+	"os"
+
+	"k8s.io/component-base/cli"
+	"k8s.io/kubernetes/cmd/kube-scheduler/app"
+)
+
+func main() { os.Exit(cli.Run(app.NewSchedulerCommand())) }
+GO
+  cat > cmd/kubectl/main.go <<'GO'
+package main
+
+import (
+	"k8s.io/component-base/cli"
+	"k8s.io/kubectl/pkg/cmd"
+	"k8s.io/kubectl/pkg/cmd/util"
+)
+
+func main() {
+	command := cmd.NewDefaultKubectlCommand()
+	if err := cli.RunNoErrOutput(command); err != nil {
+		util.CheckErr(err)
+	}
+}
+GO
+
+  # k8s.io/kubernetes requires its staging modules at v0.0.0; pin each to the matching
+  # v0.x release, taking the list from the module's own go.mod.
+  run_logged "download-kubernetes" go mod download -json "k8s.io/kubernetes@v$K8S_VERSION"
+  local gomod
+  gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  [ -f "$gomod" ] || die "could not find the go.mod of k8s.io/kubernetes@v$K8S_VERSION"
+  local staging_version="v0.${K8S_VERSION#1.}"
+  local replaces=()
+  while read -r mod; do
+    replaces+=("-replace=$mod=$mod@$staging_version")
+  done < <(awk '/^replace/,/^\)/' "$gomod" | grep -oE 'k8s\.io/[a-z0-9-]+ => \./staging' | awk '{print $1}' | sort -u)
+  [ ${#replaces[@]} -gt 10 ] || die "unexpected go.mod layout of k8s.io/kubernetes@v$K8S_VERSION (found ${#replaces[@]} staging modules)"
+  go mod edit "${replaces[@]}" "-require=k8s.io/kubernetes@v$K8S_VERSION"
+  run_logged "go-mod-tidy" go mod tidy
+
+  mkdir -p "$tmp_bin"
+  for cmd in "${K8S_BINS[@]}"; do
+    echo "control-plane: building $cmd v$K8S_VERSION (cold builds take several minutes)" >&2
+    run_logged "build-$cmd" go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${K8S_VERSION#1.}" -o "$tmp_bin/$cmd" "./cmd/$cmd"
+  done
+  rm -rf "$BIN_DIR"
+  mv "$tmp_bin" "$BIN_DIR"
+  trap - EXIT
+}
+
+build_kwok() {
+  local tmp_bin="$CACHE_ROOT/kwok-$KWOK_VERSION/bin.tmp.$$"
+  mkdir -p "$tmp_bin"
+  echo "control-plane: building kwok $KWOK_VERSION" >&2
+  GOBIN="$tmp_bin" run_logged "build-kwok" go install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  rm -rf "$KWOK_DIR"
+  mv "$tmp_bin" "$KWOK_DIR"
+}
+
+missing_k8s=0
+for b in "${K8S_BINS[@]}"; do [ -x "$BIN_DIR/$b" ] || missing_k8s=1; done
+[ $missing_k8s = 0 ] || (build_k8s)
+[ -x "$KWOK_DIR/kwok" ] || build_kwok
+have_all || die "build finished but binaries are missing under $CACHE_ROOT"
+echo "$BIN_DIR:$KWOK_DIR"
