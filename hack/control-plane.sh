@@ -21,7 +21,7 @@ die() { echo "control-plane: $*" >&2; exit 1; }
 
 have_all() {
   for b in "${K8S_BINS[@]}"; do [ -x "$BIN_DIR/$b" ] || return 1; done
-  [ -x "$KWOK_DIR/kwok" ]
+  [ -x "$KWOK_DIR/kwok" ] && [ -f "$KWOK_DIR/stages.yaml" ] && [ -f "$KWOK_DIR/storage-class.yaml" ]
 }
 
 if [ "${1:-}" = "--check" ]; then have_all; exit $?; fi
@@ -141,6 +141,21 @@ build_kwok() {
   mkdir -p "$tmp_bin"
   echo "control-plane: building kwok $KWOK_VERSION" >&2
   GOBIN="$tmp_bin" run_logged "build-kwok" go install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  # kwok's own Stage manifests: nodes become Ready and keep a Lease, pods become Running
+  # (Job pods Succeeded), and PVCs of StorageClass kwok-volume are provisioned and bound.
+  local src
+  src=$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  local stage="$src/kustomize/stage"
+  [ -d "$stage" ] || die "kwok $KWOK_VERSION has no stage manifests at $stage"
+  local f
+  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+           pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml \
+           volume/fast/pv-bind.yaml volume/fast/pv-delete.yaml volume/fast/pvc-provision.yaml \
+           volume/fast/pvc-delete.yaml; do
+    [ -f "$stage/$f" ] || die "kwok $KWOK_VERSION lacks $f"
+    echo "---"; cat "$stage/$f"
+  done > "$tmp_bin/stages.yaml"
+  cp "$stage/volume/fast/storage-class.yaml" "$tmp_bin/storage-class.yaml"
   rm -rf "$KWOK_DIR"
   mv "$tmp_bin" "$KWOK_DIR"
 }
@@ -148,6 +163,6 @@ build_kwok() {
 missing_k8s=0
 for b in "${K8S_BINS[@]}"; do [ -x "$BIN_DIR/$b" ] || missing_k8s=1; done
 [ $missing_k8s = 0 ] || (build_k8s)
-[ -x "$KWOK_DIR/kwok" ] || build_kwok
+[ -f "$KWOK_DIR/stages.yaml" ] || build_kwok
 have_all || die "build finished but binaries are missing under $CACHE_ROOT"
 echo "$BIN_DIR:$KWOK_DIR"

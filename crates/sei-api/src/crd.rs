@@ -55,7 +55,10 @@ pub const FIXES: &[Fix] = &[
 pub fn all() -> Vec<(&'static str, CustomResourceDefinition)> {
     vec![
         ("sei.io_seinodes.yaml", normalise(SeiNode::crd())),
-        ("sei.io_seinodedeployments.yaml", normalise(SeiNodeDeployment::crd())),
+        (
+            "sei.io_seinodedeployments.yaml",
+            normalise(SeiNodeDeployment::crd()),
+        ),
     ]
 }
 
@@ -67,7 +70,10 @@ pub fn to_yaml(crd: &CustomResourceDefinition) -> String {
 
 fn normalise(crd: CustomResourceDefinition) -> CustomResourceDefinition {
     let mut value = serde_json::to_value(crd).expect("a CRD always serialises");
-    let list_kind = format!("{}List", value["spec"]["names"]["kind"].as_str().unwrap_or_default());
+    let list_kind = format!(
+        "{}List",
+        value["spec"]["names"]["kind"].as_str().unwrap_or_default()
+    );
     value["spec"]["names"]["listKind"] = Value::from(list_kind);
     if let Some(schema) = value.pointer_mut("/spec/versions/0/schema/openAPIV3Schema") {
         strip_nullable(schema);

@@ -94,7 +94,10 @@ pub enum DeletionPolicy {
 #[serde(rename_all = "camelCase")]
 pub struct GenesisCeremonyConfig {
     /// Chain ID of the new chain.
-    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"))]
+    #[schemars(
+        length(min = 1, max = 64),
+        regex(pattern = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
+    )]
     pub chain_id: String,
     /// Self-delegation of each validator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -222,7 +225,11 @@ pub struct SeiNodeDeploymentStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub genesis_hash: Option<String>,
     /// S3 URI of the assembled genesis. Reserved: not written yet.
-    #[serde(default, rename = "genesisS3URI", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "genesisS3URI",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub genesis_s3_uri: Option<String>,
     /// Names of the current child nodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]

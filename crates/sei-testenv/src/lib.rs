@@ -1,1 +1,25 @@
-//! placeholder
+//! Test support: a real Kubernetes control plane on the local machine.
+//!
+//! [`ControlPlane::start`] runs etcd and kube-apiserver, and on request
+//! kube-controller-manager, kube-scheduler and kwok with fake nodes, each as a child
+//! process bound to 127.0.0.1 with its own temp directory, certificates and log. It hands
+//! back a kubeconfig and a [`kube::Client`], and tears everything down when dropped —
+//! also after a panic, and (through the kernel's parent-death signal) when the test
+//! process is killed outright.
+
+mod binaries;
+mod certs;
+mod control_plane;
+mod error;
+mod kwok;
+mod process;
+
+pub use binaries::Binaries;
+pub use control_plane::{ControlPlane, Options, shared};
+pub use error::Error;
+pub use kwok::{FAKE_NODE_ANNOTATION, FAKE_NODE_TAINT_KEY, FAKE_NODE_TAINT_VALUE, STORAGE_CLASS};
+pub use process::{Process, pid_alive};
+
+/// Applies manifests (CRDs or anything else) with server-side apply and, for CRDs, waits
+/// until they are established.
+pub use control_plane::apply_manifests;

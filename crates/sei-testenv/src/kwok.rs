@@ -1,0 +1,110 @@
+//! kwok, the fake kubelet: fake nodes that report Ready, pods that turn Running (Job pods
+//! Succeeded) without running containers, and PVCs of StorageClass [`STORAGE_CLASS`]
+//! that are provisioned and bound.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Node, NodeSpec, NodeStatus, Taint};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use kube::Client;
+use kube::api::{Api, ObjectMeta, PostParams};
+
+use crate::Error;
+
+/// Annotation kwok uses to pick the nodes it manages.
+pub const FAKE_NODE_ANNOTATION: (&str, &str) = ("kwok.x-k8s.io/node", "fake");
+/// Taint on every fake node; workloads meant for them tolerate it.
+pub const FAKE_NODE_TAINT_KEY: &str = "kwok.x-k8s.io/node";
+/// Value of [`FAKE_NODE_TAINT_KEY`].
+pub const FAKE_NODE_TAINT_VALUE: &str = "fake";
+/// StorageClass whose PVCs kwok provisions.
+pub const STORAGE_CLASS: &str = "kwok-volume";
+
+fn fake_node(name: &str) -> Node {
+    let labels = BTreeMap::from([
+        ("kubernetes.io/hostname".to_string(), name.to_string()),
+        ("kubernetes.io/os".to_string(), "linux".to_string()),
+        ("kubernetes.io/arch".to_string(), "amd64".to_string()),
+        ("type".to_string(), "kwok".to_string()),
+    ]);
+    let annotations = BTreeMap::from([
+        (
+            FAKE_NODE_ANNOTATION.0.to_string(),
+            FAKE_NODE_ANNOTATION.1.to_string(),
+        ),
+        ("node.alpha.kubernetes.io/ttl".to_string(), "0".to_string()),
+    ]);
+    // Roomy enough for a hundred full-size Sei nodes per fake node.
+    let capacity = BTreeMap::from([
+        ("cpu".to_string(), Quantity("2000".into())),
+        ("memory".to_string(), Quantity("16Ti".into())),
+        ("pods".to_string(), Quantity("1000".into())),
+        ("ephemeral-storage".to_string(), Quantity("100Ti".into())),
+    ]);
+    Node {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            labels: Some(labels),
+            annotations: Some(annotations),
+            ..Default::default()
+        },
+        spec: Some(NodeSpec {
+            taints: Some(vec![Taint {
+                key: FAKE_NODE_TAINT_KEY.into(),
+                value: Some(FAKE_NODE_TAINT_VALUE.into()),
+                effect: "NoSchedule".into(),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        status: Some(NodeStatus {
+            allocatable: Some(capacity.clone()),
+            capacity: Some(capacity),
+            ..Default::default()
+        }),
+    }
+}
+
+/// Creates `count` fake nodes named `kwok-node-<i>` and waits until kwok reports them Ready.
+pub async fn create_fake_nodes(
+    client: &Client,
+    count: usize,
+    timeout: Duration,
+) -> Result<(), Error> {
+    let nodes: Api<Node> = Api::all(client.clone());
+    for i in 0..count {
+        let name = format!("kwok-node-{i}");
+        match nodes
+            .create(&PostParams::default(), &fake_node(&name))
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 409 => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let list = nodes.list(&Default::default()).await?;
+        let ready = list
+            .items
+            .iter()
+            .filter(|n| {
+                n.status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+            })
+            .count();
+        if ready >= count {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(Error::Setup(format!(
+                "only {ready} of {count} fake nodes became Ready within {timeout:?}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
