@@ -124,3 +124,84 @@ fn strip_nullable(schema: &mut Value) {
         _ => {}
     }
 }
+
+/// A field-by-field reference of both kinds, generated from the schemas
+/// (`docs/api-reference.md`).
+pub fn reference_markdown() -> String {
+    let mut out = String::from(
+        "# API reference (`sei.io/v1alpha1`)\n\n\
+         Generated from the CRD schemas by `cargo run -p sei-api --bin crdgen`; do not edit.\n\
+         Differences from the reference operator are explained in `api-compatibility.md`.\n",
+    );
+    for (_, crd) in all() {
+        let names = &crd.spec.names;
+        let version = &crd.spec.versions[0];
+        out += &format!(
+            "\n## {}\n\nPlural `{}`, short name `{}`, namespaced, status subresource.\n\n",
+            names.kind,
+            names.plural,
+            names.short_names.clone().unwrap_or_default().join("`, `"),
+        );
+        let schema = serde_json::to_value(&version.schema).expect("schema serialises");
+        let root = &schema["openAPIV3Schema"];
+        if let Some(desc) = root.get("description").and_then(Value::as_str) {
+            out += &format!("{desc}\n\n");
+        }
+        out += "| Field | Type | Required | Default | Validation | Description |\n|---|---|---|---|---|---|\n";
+        for section in ["spec", "status"] {
+            let required = root["required"].as_array().is_some_and(|r| r.iter().any(|v| v == section));
+            document(&root["properties"][section], section, required, &mut out);
+        }
+    }
+    out
+}
+
+fn document(schema: &Value, path: &str, required: bool, out: &mut String) {
+    let ty = match (schema.get("type").and_then(Value::as_str), schema.get("x-kubernetes-int-or-string")) {
+        (_, Some(Value::Bool(true))) => "int or string".to_string(),
+        (Some("array"), _) => format!("[]{}", schema["items"]["type"].as_str().unwrap_or("object")),
+        (Some("object"), _) if schema.get("additionalProperties").is_some() => "map".to_string(),
+        (Some(t), _) => t.to_string(),
+        (None, _) => "any JSON".to_string(),
+    };
+    let mut rules = Vec::new();
+    for (key, label) in [
+        ("minimum", "min"),
+        ("maximum", "max"),
+        ("minLength", "min length"),
+        ("maxLength", "max length"),
+        ("minItems", "min items"),
+        ("maxItems", "max items"),
+        ("minProperties", "min entries"),
+        ("pattern", "pattern"),
+    ] {
+        if let Some(v) = schema.get(key) {
+            let v = v.as_f64().map(|n| n.to_string()).unwrap_or_else(|| format!("`{}`", v.as_str().unwrap_or("")));
+            rules.push(format!("{label} {v}"));
+        }
+    }
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        let values: Vec<String> = values.iter().map(|v| format!("`{}`", v.as_str().unwrap_or(""))).collect();
+        rules.push(format!("one of {}", values.join(", ")));
+    }
+    for rule in schema.get("x-kubernetes-validations").and_then(Value::as_array).into_iter().flatten() {
+        rules.push(format!("rule: {}", rule["message"].as_str().unwrap_or("")));
+    }
+    let default = schema.get("default").map(|d| format!("`{d}`")).unwrap_or_default();
+    let description = schema.get("description").and_then(Value::as_str).unwrap_or("").replace('\n', " ");
+    *out += &format!(
+        "| `{path}` | {ty} | {} | {default} | {} | {} |\n",
+        if required { "yes" } else { "" },
+        rules.join("; ").replace('|', "\\|"),
+        description.replace('|', "\\|"),
+    );
+    let item = if ty.starts_with("[]") { &schema["items"] } else { schema };
+    let suffix = if ty.starts_with("[]") { "[]" } else { "" };
+    if let Some(props) = item.get("properties").and_then(Value::as_object) {
+        let req: Vec<&str> =
+            item.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        for (name, child) in props {
+            document(child, &format!("{path}{suffix}.{name}"), req.contains(&name.as_str()), out);
+        }
+    }
+}

@@ -22,12 +22,12 @@ pub struct Binaries {
     pub kwok_storage_class: PathBuf,
 }
 
-/// The repository's build script.
-pub fn script_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../hack/control-plane.sh")
-}
-
 impl Binaries {
+    /// The repository's build script.
+    pub fn script_path() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../hack/control-plane.sh")
+    }
+
     /// Locates the binaries, building whatever is missing. The result is computed once per
     /// process; a failure is reported as one line that says what to do.
     pub fn get() -> Result<&'static Binaries, Error> {
@@ -42,7 +42,7 @@ impl Binaries {
         let etcd = etcd_bin_vendored::etcd_bin_path()
             .map_err(|e| format!("no vendored etcd for this platform: {e}"))?
             .to_path_buf();
-        let script = script_path();
+        let script = Self::script_path();
         let out = Command::new("bash")
             .arg(&script)
             .stderr(std::process::Stdio::piped())

@@ -473,8 +473,9 @@ impl Drop for ControlPlane {
                 self.log_tails(20)
             );
         }
+        // Nothing here outlives the run, so there is no state worth a graceful shutdown.
         while let Some(mut p) = self.processes.pop() {
-            p.stop(Duration::from_secs(3));
+            p.stop(Duration::ZERO);
         }
         if !self.keep_dir {
             let _ = std::fs::remove_dir_all(&self.dir);

@@ -18,7 +18,7 @@ pub use binaries::Binaries;
 pub use control_plane::{ControlPlane, Options, shared};
 pub use error::Error;
 pub use kwok::{FAKE_NODE_ANNOTATION, FAKE_NODE_TAINT_KEY, FAKE_NODE_TAINT_VALUE, STORAGE_CLASS};
-pub use process::{Process, pid_alive};
+pub use process::{Process, pid_alive, send_signal};
 
 /// Applies manifests (CRDs or anything else) with server-side apply and, for CRDs, waits
 /// until they are established.

@@ -147,6 +147,13 @@ fn signal_group(pgid: libc::pid_t, signal: libc::c_int) {
     }
 }
 
+/// Sends `signal` (e.g. `libc::SIGTERM`) to one process; false if it does not exist.
+#[allow(unsafe_code)]
+pub fn send_signal(pid: u32, signal: libc::c_int) -> bool {
+    // SAFETY: plain syscall.
+    unsafe { libc::kill(pid as libc::pid_t, signal) == 0 }
+}
+
 /// SIGKILL to a process group without waiting (for exit hooks).
 pub fn kill_group_now(pgid: u32) {
     signal_group(pgid as libc::pid_t, libc::SIGKILL);

@@ -1,12 +1,15 @@
 //! Writes the CRD manifests to `deploy/crds/` (or the directory given as the first
-//! argument). `--check` compares instead of writing and exits 1 on drift.
+//! argument) and the field reference to `docs/api-reference.md`. `--check`
+//! compares instead of writing and exits 1 on drift.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let mut check = false;
-    let mut dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/crds"));
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let repo = repo.canonicalize().unwrap_or(repo);
+    let mut dir = repo.join("deploy/crds");
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--check" => check = true,
@@ -18,9 +21,12 @@ fn main() -> ExitCode {
         }
     }
     let mut drift = false;
-    for (name, crd) in sei_api::crd::all() {
-        let path = dir.join(name);
-        let text = sei_api::crd::to_yaml(&crd);
+    let docs = repo.join("docs/api-reference.md");
+    let outputs = sei_api::crd::all()
+        .into_iter()
+        .map(|(name, crd)| (dir.join(name), sei_api::crd::to_yaml(&crd)))
+        .chain([(docs, sei_api::crd::reference_markdown())]);
+    for (path, text) in outputs {
         if check {
             if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
                 eprintln!("crdgen: {} is out of date", path.display());

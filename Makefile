@@ -1,0 +1,43 @@
+# The two commands of this repository (see README.md):
+#   make demo   a simulated Kubernetes cluster on this machine with the Sei CRDs and a sample node
+#   make test   formatting, lints, unit tests and tests against a real local control plane
+# Both build what they need on first use (Rust crates, and the control-plane binaries with Go).
+
+SHELL := /bin/bash
+DEMO_DIR ?= .demo
+CARGO ?= cargo
+# Control-plane binaries are cached outside the repository by hack/control-plane.sh.
+KUBECTL = $(shell bash hack/control-plane.sh | cut -d: -f1)/kubectl --kubeconfig $(DEMO_DIR)/kubeconfig
+
+.PHONY: demo demo-down test control-plane crds fmt lint rust
+
+rust:
+	@bash hack/ensure-rust.sh
+
+control-plane:
+	@bash hack/control-plane.sh >/dev/null
+
+demo: rust control-plane
+	@$(CARGO) build -q -p sei-testenv --bin sei-devcluster
+	@target/debug/sei-devcluster --state-dir $(DEMO_DIR) up
+	@echo
+	@echo "$$ kubectl apply -f deploy/samples/full-node.yaml"
+	@$(KUBECTL) apply -f deploy/samples/full-node.yaml
+	@echo
+	@echo "$$ kubectl get seinodes"
+	@$(KUBECTL) get seinodes
+	@echo
+	@echo "Point kubectl at the cluster:  export KUBECONFIG=$$(realpath $(DEMO_DIR)/kubeconfig)"
+	@echo "Stop it:                       make demo-down"
+
+demo-down:
+	@if [ -x target/debug/sei-devcluster ]; then target/debug/sei-devcluster --state-dir $(DEMO_DIR) down; \
+	else $(CARGO) run -q -p sei-testenv --bin sei-devcluster -- --state-dir $(DEMO_DIR) down; fi
+
+crds:
+	$(CARGO) run -q -p sei-api --bin crdgen
+
+test: rust control-plane
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) test --workspace
