@@ -149,7 +149,9 @@ pub fn reference_markdown() -> String {
         }
         out += "| Field | Type | Required | Default | Validation | Description |\n|---|---|---|---|---|---|\n";
         for section in ["spec", "status"] {
-            let required = root["required"].as_array().is_some_and(|r| r.iter().any(|v| v == section));
+            let required = root["required"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|v| v == section));
             document(&root["properties"][section], section, required, &mut out);
         }
     }
@@ -157,7 +159,10 @@ pub fn reference_markdown() -> String {
 }
 
 fn document(schema: &Value, path: &str, required: bool, out: &mut String) {
-    let ty = match (schema.get("type").and_then(Value::as_str), schema.get("x-kubernetes-int-or-string")) {
+    let ty = match (
+        schema.get("type").and_then(Value::as_str),
+        schema.get("x-kubernetes-int-or-string"),
+    ) {
         (_, Some(Value::Bool(true))) => "int or string".to_string(),
         (Some("array"), _) => format!("[]{}", schema["items"]["type"].as_str().unwrap_or("object")),
         (Some("object"), _) if schema.get("additionalProperties").is_some() => "map".to_string(),
@@ -176,32 +181,64 @@ fn document(schema: &Value, path: &str, required: bool, out: &mut String) {
         ("pattern", "pattern"),
     ] {
         if let Some(v) = schema.get(key) {
-            let v = v.as_f64().map(|n| n.to_string()).unwrap_or_else(|| format!("`{}`", v.as_str().unwrap_or("")));
+            let v = v
+                .as_f64()
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| format!("`{}`", v.as_str().unwrap_or("")));
             rules.push(format!("{label} {v}"));
         }
     }
     if let Some(values) = schema.get("enum").and_then(Value::as_array) {
-        let values: Vec<String> = values.iter().map(|v| format!("`{}`", v.as_str().unwrap_or(""))).collect();
+        let values: Vec<String> = values
+            .iter()
+            .map(|v| format!("`{}`", v.as_str().unwrap_or("")))
+            .collect();
         rules.push(format!("one of {}", values.join(", ")));
     }
-    for rule in schema.get("x-kubernetes-validations").and_then(Value::as_array).into_iter().flatten() {
+    for rule in schema
+        .get("x-kubernetes-validations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         rules.push(format!("rule: {}", rule["message"].as_str().unwrap_or("")));
     }
-    let default = schema.get("default").map(|d| format!("`{d}`")).unwrap_or_default();
-    let description = schema.get("description").and_then(Value::as_str).unwrap_or("").replace('\n', " ");
+    let default = schema
+        .get("default")
+        .map(|d| format!("`{d}`"))
+        .unwrap_or_default();
+    let description = schema
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .replace('\n', " ");
     *out += &format!(
         "| `{path}` | {ty} | {} | {default} | {} | {} |\n",
         if required { "yes" } else { "" },
         rules.join("; ").replace('|', "\\|"),
         description.replace('|', "\\|"),
     );
-    let item = if ty.starts_with("[]") { &schema["items"] } else { schema };
+    let item = if ty.starts_with("[]") {
+        &schema["items"]
+    } else {
+        schema
+    };
     let suffix = if ty.starts_with("[]") { "[]" } else { "" };
     if let Some(props) = item.get("properties").and_then(Value::as_object) {
-        let req: Vec<&str> =
-            item.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        let req: Vec<&str> = item
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
         for (name, child) in props {
-            document(child, &format!("{path}{suffix}.{name}"), req.contains(&name.as_str()), out);
+            document(
+                child,
+                &format!("{path}{suffix}.{name}"),
+                req.contains(&name.as_str()),
+                out,
+            );
         }
     }
 }
