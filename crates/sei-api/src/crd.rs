@@ -242,3 +242,49 @@ fn document(schema: &Value, path: &str, required: bool, out: &mut String) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalising_removes_nulls_and_restores_int_or_string() {
+        let mut schema = serde_json::json!({
+            "properties": {
+                "a": {"type": "string", "nullable": true, "enum": ["X", null]},
+                "q": {"x-kubernetes-int-or-string": true, "anyOf": [{}, {}]},
+                "n": {"items": {"nullable": true, "type": "object"}}
+            }
+        });
+        strip_nullable(&mut schema);
+        assert_eq!(
+            schema,
+            serde_json::json!({
+                "properties": {
+                    "a": {"type": "string", "enum": ["X"]},
+                    "q": {"x-kubernetes-int-or-string": true, "anyOf": [{"type": "integer"}, {"type": "string"}]},
+                    "n": {"items": {"type": "object"}}
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn generated_crds_carry_list_kind_and_no_nullable() {
+        for (_, crd) in all() {
+            assert_eq!(
+                crd.spec.names.list_kind.as_deref(),
+                Some(&*format!("{}List", crd.spec.names.kind))
+            );
+            let text = serde_json::to_string(&crd).unwrap();
+            assert!(!text.contains("\"nullable\""), "{}", crd.spec.names.kind);
+        }
+    }
+
+    #[test]
+    fn every_fix_has_a_reason() {
+        for fix in FIXES {
+            assert!(fix.reason.len() > 20, "{fix:?}");
+        }
+    }
+}

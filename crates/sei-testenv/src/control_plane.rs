@@ -7,14 +7,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ServiceAccount;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::api::Api;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::core::GroupVersionKind;
-use kube::{Client, Config, ResourceExt};
+use kube::{Client, Config};
 
 use crate::binaries::Binaries;
 use crate::certs::{self, Pki};
+use crate::manifests::apply_manifests;
 use crate::process::{Process, pid_alive, tail};
 use crate::{Error, kwok};
 
@@ -118,10 +117,12 @@ fn check_port(component: &str, port: u16) -> Result<(), Error> {
 
 /// The error for a process that is not (or no longer) running, naming a port clash when
 /// that is what its log says.
-fn exited_error(process: &mut Process, port: u16) -> Option<Error> {
+fn exited_error(process: &mut Process, port: Option<u16>) -> Option<Error> {
     let status = process.exited()?;
     let log = process.log_tail(30);
-    if log.contains("address already in use") {
+    if let Some(port) = port
+        && log.contains("address already in use")
+    {
         return Some(Error::PortInUse {
             component: process.name().into(),
             port,
@@ -147,7 +148,7 @@ async fn wait_tcp(process: &mut Process, port: u16) -> Result<(), Error> {
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
     loop {
-        if let Some(e) = exited_error(process, port) {
+        if let Some(e) = exited_error(process, Some(port)) {
             return Err(e);
         }
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
@@ -331,7 +332,7 @@ impl ControlPlane {
     /// Adds the log tail of `component` to a readiness error, or reports its exit.
     fn annotate(&mut self, component: &str, err: Error) -> Error {
         if let Some(p) = self.processes.iter_mut().find(|p| p.name() == component) {
-            if let Some(exited) = exited_error(p, 0) {
+            if let Some(exited) = exited_error(p, None) {
                 return exited;
             }
             return Error::NotReady {
@@ -348,7 +349,7 @@ impl ControlPlane {
         let mut last;
         loop {
             let apiserver = self.processes.last_mut().expect("apiserver was spawned");
-            if let Some(e) = exited_error(apiserver, port) {
+            if let Some(e) = exited_error(apiserver, Some(port)) {
                 return Err(e);
             }
             match self.readyz().await {
@@ -387,7 +388,7 @@ impl ControlPlane {
                 .processes
                 .iter_mut()
                 .find(|p| p.name() == "kube-controller-manager")
-                && let Some(e) = exited_error(p, 0)
+                && let Some(e) = exited_error(p, None)
             {
                 return Err(e);
             }
@@ -491,64 +492,6 @@ fn write_kubeconfig(path: &Path, server: &str, pki: &Pki) -> Result<(), Error> {
         key = pki.admin_key.display(),
     );
     std::fs::write(path, text).map_err(|e| Error::io(path, e))
-}
-
-/// Applies every document of a multi-document YAML text with server-side apply (field
-/// manager `sei-testenv`), then waits until any CRDs among them are established.
-pub async fn apply_manifests(client: &Client, yaml: &str) -> Result<Vec<DynamicObject>, Error> {
-    let mut applied = Vec::new();
-    for doc in serde_norway::Deserializer::from_str(yaml) {
-        let value: serde_json::Value = serde::Deserialize::deserialize(doc)
-            .map_err(|e| Error::Setup(format!("invalid manifest YAML: {e}")))?;
-        if value.is_null() {
-            continue;
-        }
-        let obj: DynamicObject = serde_json::from_value(value)
-            .map_err(|e| Error::Setup(format!("invalid manifest: {e}")))?;
-        let types = obj
-            .types
-            .clone()
-            .ok_or_else(|| Error::Setup("manifest without apiVersion/kind".into()))?;
-        let gvk = GroupVersionKind::try_from(&types).map_err(|e| Error::Setup(e.to_string()))?;
-        let (resource, caps) = kube::discovery::pinned_kind(client, &gvk).await?;
-        let api: Api<DynamicObject> = match (caps.scope, obj.namespace()) {
-            (kube::discovery::Scope::Namespaced, Some(ns)) => {
-                Api::namespaced_with(client.clone(), &ns, &resource)
-            }
-            (kube::discovery::Scope::Namespaced, None) => {
-                Api::default_namespaced_with(client.clone(), &resource)
-            }
-            (kube::discovery::Scope::Cluster, _) => Api::all_with(client.clone(), &resource),
-        };
-        let name = obj.name_any();
-        let params = PatchParams::apply("sei-testenv").force();
-        applied.push(api.patch(&name, &params, &Patch::Apply(&obj)).await?);
-        if gvk.kind == "CustomResourceDefinition" {
-            wait_established(client, &name).await?;
-        }
-    }
-    Ok(applied)
-}
-
-async fn wait_established(client: &Client, name: &str) -> Result<(), Error> {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let crd = crds.get(name).await?;
-        let established = crd.status.and_then(|s| s.conditions).is_some_and(|c| {
-            c.iter()
-                .any(|c| c.type_ == "Established" && c.status == "True")
-        });
-        if established {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Err(Error::Setup(format!(
-                "CRD {name} not established after 30s"
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// One control plane per test process, started on first use with `options` and torn

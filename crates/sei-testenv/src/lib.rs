@@ -12,6 +12,7 @@ mod certs;
 mod control_plane;
 mod error;
 mod kwok;
+mod manifests;
 mod process;
 
 pub use binaries::Binaries;
@@ -20,6 +21,4 @@ pub use error::Error;
 pub use kwok::{FAKE_NODE_ANNOTATION, FAKE_NODE_TAINT_KEY, FAKE_NODE_TAINT_VALUE, STORAGE_CLASS};
 pub use process::{Process, pid_alive, send_signal};
 
-/// Applies manifests (CRDs or anything else) with server-side apply and, for CRDs, waits
-/// until they are established.
-pub use control_plane::apply_manifests;
+pub use manifests::apply_manifests;

@@ -115,8 +115,15 @@ fn print_usage(dir: &Path) -> Result<()> {
 fn up(dir: &Path, port: Option<u16>, nodes: usize) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let f = files(dir);
-    if running_pid(&f).is_some() && f.ready.exists() {
-        return print_usage(dir);
+    if running_pid(&f).is_some() {
+        // Running, or still starting from another `up`: wait for it instead of racing it.
+        let deadline = Instant::now() + Duration::from_secs(180);
+        while !f.ready.exists() && running_pid(&f).is_some() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if f.ready.exists() && running_pid(&f).is_some() {
+            return print_usage(dir);
+        }
     }
     // Build (or find) the binaries in the foreground so progress and errors show here.
     sei_testenv::Binaries::get()?;
