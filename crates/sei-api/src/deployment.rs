@@ -6,12 +6,14 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 use crate::common::NodePhase;
 use crate::node::SeiNodeSpec;
 use crate::plan::TaskPlan;
 
 /// Desired state of a fleet: `replicas` SeiNodes named `<deployment>-<ordinal>`.
+#[skip_serializing_none]
 #[derive(CustomResource, Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[kube(
     group = "sei.io",
@@ -40,42 +42,37 @@ pub struct SeiNodeDeploymentSpec {
     /// Template of every child SeiNode.
     pub template: SeiNodeTemplate,
     /// What happens to child nodes and networking when the deployment is deleted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = "Delete"))]
     pub deletion_policy: Option<DeletionPolicy>,
     /// Run a genesis ceremony to start a new chain (validator templates only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub genesis: Option<GenesisCeremonyConfig>,
     /// Public networking; its presence enables an external Service and HTTPRoutes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub networking: Option<NetworkingConfig>,
     /// Prometheus Operator integration.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<MonitoringConfig>,
     /// How template changes roll out.
     pub update_strategy: UpdateStrategy,
 }
 
 /// Metadata and spec of the child SeiNodes.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct SeiNodeTemplate {
     /// Labels and annotations of the child SeiNodes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<TemplateMetadata>,
     /// Spec of every child SeiNode.
     pub spec: SeiNodeSpec,
 }
 
 /// The subset of object metadata a template may carry.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TemplateMetadata {
     /// Labels added to each child SeiNode (and its pod).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
     /// Annotations added to each child SeiNode.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<BTreeMap<String, String>>,
 }
 
@@ -90,6 +87,7 @@ pub enum DeletionPolicy {
 }
 
 /// A genesis ceremony for a new chain.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct GenesisCeremonyConfig {
@@ -100,27 +98,23 @@ pub struct GenesisCeremonyConfig {
     )]
     pub chain_id: String,
     /// Self-delegation of each validator.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = "10000000usei"))]
     pub staking_amount: Option<String>,
     /// Genesis balance of each validator account.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend(
         "default" = "1000000000000000000000usei,1000000000000000000000uusdc,1000000000000000000000uatom"
     ))]
     pub account_balance: Option<String>,
     /// Extra funded accounts (bech32 `sei` addresses).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accounts: Option<Vec<GenesisAccount>>,
     /// Genesis parameter overrides, passed to each validator as JSON.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overrides: Option<BTreeMap<String, String>>,
     /// Upper bound on the ceremony's duration. Reserved: not enforced yet.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_ceremony_duration: Option<String>,
 }
 
 /// An extra account funded at genesis.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct GenesisAccount {
@@ -137,28 +131,28 @@ pub struct GenesisAccount {
 pub struct NetworkingConfig {}
 
 /// Monitoring integration.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct MonitoringConfig {
     /// Create a Prometheus Operator ServiceMonitor.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_monitor: Option<ServiceMonitorConfig>,
 }
 
 /// ServiceMonitor settings.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceMonitorConfig {
     /// Scrape interval, e.g. `30s`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[0-9]+(ms|s|m|h)$"), extend("default" = "30s"))]
     pub interval: Option<String>,
     /// Labels added to the ServiceMonitor (for Prometheus selection).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
 }
 
 /// Roll-out strategy.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [{
@@ -170,7 +164,6 @@ pub struct UpdateStrategy {
     #[serde(rename = "type")]
     pub strategy_type: UpdateStrategyType,
     /// Hard-fork settings (required for `HardFork`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hard_fork: Option<HardForkStrategy>,
 }
 
@@ -187,6 +180,7 @@ pub enum UpdateStrategyType {
 }
 
 /// Hard-fork roll-out settings.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct HardForkStrategy {
@@ -196,62 +190,45 @@ pub struct HardForkStrategy {
 }
 
 /// Observed state of a fleet.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct SeiNodeDeploymentStatus {
     /// Generation last fully acted on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// Hash of the template last fully rolled out (16 hex characters).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_hash: Option<String>,
     /// Fleet phase.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<DeploymentPhase>,
     /// Desired number of nodes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<i32>,
     /// Child nodes in phase Running.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_replicas: Option<i32>,
     /// Phase of each child node.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
     pub nodes: Option<Vec<NodeStatusEntry>>,
     /// The current group plan.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<TaskPlan>,
     /// Hash of the assembled genesis. Reserved: not written yet.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub genesis_hash: Option<String>,
     /// S3 URI of the assembled genesis. Reserved: not written yet.
-    #[serde(
-        default,
-        rename = "genesisS3URI",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "genesisS3URI")]
     pub genesis_s3_uri: Option<String>,
     /// Names of the current child nodes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incumbent_nodes: Option<Vec<String>>,
     /// The active roll-out, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout: Option<RolloutStatus>,
     /// Public routes, when networking is on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub networking_status: Option<NetworkingStatus>,
     /// The in-cluster Service in front of all nodes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub internal_service: Option<InternalServiceStatus>,
     /// Per-node Services, sorted by ordinal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
     pub per_pod_services: Option<Vec<PerPodServiceStatus>>,
     /// Composed client URLs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<EndpointsStatus>,
     /// Conditions, one per type.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     #[schemars(schema_with = "crate::schema::conditions")]
     pub conditions: Option<Vec<Condition>>,
 }
@@ -269,17 +246,18 @@ pub enum DeploymentPhase {
 }
 
 /// Phase of one child node.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeStatusEntry {
     /// Child SeiNode name.
     pub name: String,
     /// Its phase.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<NodePhase>,
 }
 
 /// An active roll-out.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct RolloutStatus {
@@ -290,40 +268,37 @@ pub struct RolloutStatus {
     /// When the roll-out started.
     pub started_at: Time,
     /// Nodes being replaced or updated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incumbent_nodes: Option<Vec<String>>,
     /// New nodes (BlueGreen and HardFork).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entrant_nodes: Option<Vec<String>>,
     /// Revision of the incumbent nodes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incumbent_revision: Option<String>,
     /// Revision of the entrant nodes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entrant_revision: Option<String>,
 }
 
 /// Public routes.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkingStatus {
     /// One entry per HTTPRoute hostname.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routes: Option<Vec<RouteStatus>>,
 }
 
 /// One public route.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct RouteStatus {
     /// Public hostname.
     pub hostname: String,
     /// Protocol served (e.g. `evm-http`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
 }
 
 /// The internal ClusterIP Service.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct InternalServiceStatus {
@@ -336,6 +311,7 @@ pub struct InternalServiceStatus {
 }
 
 /// Ports of the internal Service.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct InternalServicePorts {
@@ -348,6 +324,7 @@ pub struct InternalServicePorts {
 }
 
 /// A per-node Service.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct PerPodServiceStatus {
@@ -360,6 +337,7 @@ pub struct PerPodServiceStatus {
 }
 
 /// Ports of a per-node Service.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct PerPodServicePorts {
@@ -370,19 +348,16 @@ pub struct PerPodServicePorts {
 }
 
 /// Client URLs of the fleet.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointsStatus {
     /// CometBFT RPC URLs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tendermint_rpc: Option<Vec<String>>,
     /// Cosmos REST URLs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tendermint_rest: Option<Vec<String>>,
     /// EVM JSON-RPC URLs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evm_json_rpc: Option<Vec<String>>,
     /// EVM WebSocket URLs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evm_ws: Option<Vec<String>>,
 }

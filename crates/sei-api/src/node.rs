@@ -7,12 +7,14 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 use crate::common::NodePhase;
 use crate::plan::TaskPlan;
 
 /// Desired state of one Sei node. Exactly one of `fullNode`, `archive`, `replayer` and
 /// `validator` selects its mode.
+#[skip_serializing_none]
 #[derive(CustomResource, Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "sei.io",
@@ -49,39 +51,30 @@ pub struct SeiNodeSpec {
     #[schemars(length(min = 1, max = 512))]
     pub image: String,
     /// Where the node finds its persistent peers. Required for replayers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peers: Option<Vec<PeerSource>>,
     /// Replaces the command run in the `seid` container.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<EntrypointConfig>,
     /// Dotted seid config keys (e.g. `evm.http_port`) and the values to set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overrides: Option<BTreeMap<String, String>>,
     /// Image, port and resources of the sidecar container.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sidecar: Option<SidecarConfig>,
     /// Extra labels for the pod template; also copied to the StatefulSet, Service and PVC.
     /// `sei.io/node` always wins.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod_labels: Option<BTreeMap<String, String>>,
     /// Use an existing PersistentVolumeClaim as the data volume.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_volume: Option<DataVolumeSpec>,
     /// Full node mode: serves RPC, optionally restored from a snapshot.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub full_node: Option<FullNodeSpec>,
     /// Archive mode: keeps all history, block-syncs from genesis.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archive: Option<ArchiveSpec>,
     /// Replayer mode: replays blocks from a snapshot against peers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replayer: Option<ReplayerSpec>,
     /// Validator mode: signs blocks, or joins a genesis ceremony.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validator: Option<ValidatorSpec>,
 }
 
 /// One source of peers; exactly one member must be set.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [{
@@ -90,17 +83,15 @@ pub struct SeiNodeSpec {
 }]))]
 pub struct PeerSource {
     /// EC2 instances carrying these tags (discovered by the sidecar).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ec2_tags: Option<Ec2TagsPeerSource>,
     /// A fixed list of peers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r#static: Option<StaticPeerSource>,
     /// SeiNodes selected by labels (resolved by the operator).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<LabelPeerSource>,
 }
 
 /// Peers found among EC2 instances by tag.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Ec2TagsPeerSource {
@@ -113,6 +104,7 @@ pub struct Ec2TagsPeerSource {
 }
 
 /// A fixed list of peers.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct StaticPeerSource {
@@ -122,6 +114,7 @@ pub struct StaticPeerSource {
 }
 
 /// SeiNodes selected by labels.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct LabelPeerSource {
@@ -129,12 +122,12 @@ pub struct LabelPeerSource {
     #[schemars(extend("minProperties" = 1))]
     pub selector: BTreeMap<String, String>,
     /// Namespace to search; empty means the node's own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
 }
 
 /// How a node gets its initial state instead of syncing from genesis; exactly one of
 /// `s3` and `stateSync`.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [{
@@ -143,24 +136,20 @@ pub struct LabelPeerSource {
 }]))]
 pub struct SnapshotSource {
     /// Restore a snapshot from the platform snapshot bucket.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3: Option<S3SnapshotSource>,
     /// Use CometBFT state sync from peers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_sync: Option<StateSyncSource>,
     /// State-sync trust period, e.g. `168h`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust_period: Option<String>,
     /// Blocks to backfill after state sync (only when greater than 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backfill_blocks: Option<i64>,
     /// With `s3`, restore and replay up to the target height in a separate bootstrap Job
     /// running this image before the node starts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bootstrap_image: Option<String>,
 }
 
 /// A snapshot in the platform snapshot bucket.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct S3SnapshotSource {
@@ -174,6 +163,7 @@ pub struct S3SnapshotSource {
 pub struct StateSyncSource {}
 
 /// Command override of the `seid` container.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct EntrypointConfig {
@@ -181,29 +171,28 @@ pub struct EntrypointConfig {
     #[schemars(length(min = 1, max = 16))]
     pub command: Vec<String>,
     /// Its arguments.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 64))]
     pub args: Option<Vec<String>>,
 }
 
 /// Settings of the sidecar container.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct SidecarConfig {
     /// Sidecar image; empty means the operator's default.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// HTTP port of the sidecar API (7777 when unset or 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = 7777))]
     pub port: Option<i32>,
     /// Compute resources of the sidecar container.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     #[schemars(schema_with = "crate::schema::resource_requirements")]
     pub resources: Option<ResourceRequirements>,
 }
 
 /// Data volume settings.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [{
@@ -212,11 +201,11 @@ pub struct SidecarConfig {
 }]))]
 pub struct DataVolumeSpec {
     /// Adopt an existing PVC instead of creating one. It is never deleted by the operator.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import: Option<DataVolumeImport>,
 }
 
 /// An existing PVC to use as the data volume.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct DataVolumeImport {
@@ -230,47 +219,47 @@ pub struct DataVolumeImport {
 }
 
 /// Full node mode.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct FullNodeSpec {
     /// Start from a snapshot; absent means block-sync from genesis.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<SnapshotSource>,
     /// Produce snapshots.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_generation: Option<SnapshotGenerationConfig>,
 }
 
 /// Archive mode. Archive nodes never restore a snapshot.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ArchiveSpec {
     /// Produce snapshots.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_generation: Option<SnapshotGenerationConfig>,
 }
 
 /// Replayer mode.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplayerSpec {
     /// Snapshot the replay starts from.
     pub snapshot: SnapshotSource,
     /// Where replay results go. Reserved: validated but not acted on yet.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_export: Option<ResultExportConfig>,
 }
 
 /// Snapshot production.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct SnapshotGenerationConfig {
     /// CometBFT state-sync snapshots.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tendermint: Option<TendermintSnapshotGenerationConfig>,
 }
 
 /// CometBFT snapshot production settings.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TendermintSnapshotGenerationConfig {
@@ -278,7 +267,6 @@ pub struct TendermintSnapshotGenerationConfig {
     #[schemars(range(min = 1))]
     pub keep_recent: i32,
     /// Upload each snapshot to the platform snapshot bucket.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publish: Option<PublishConfig>,
 }
 
@@ -287,15 +275,16 @@ pub struct TendermintSnapshotGenerationConfig {
 pub struct PublishConfig {}
 
 /// Export of replay results.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ResultExportConfig {
     /// Compare results with a canonical node.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow_result: Option<ShadowResultConfig>,
 }
 
 /// Comparison against a canonical node.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ShadowResultConfig {
@@ -305,6 +294,7 @@ pub struct ShadowResultConfig {
 }
 
 /// Validator mode.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
@@ -319,20 +309,17 @@ pub struct ShadowResultConfig {
 ]))]
 pub struct ValidatorSpec {
     /// Start from a snapshot.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<SnapshotSource>,
     /// Genesis ceremony settings; written by the SeiNodeDeployment controller.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub genesis_ceremony: Option<GenesisCeremonyNodeConfig>,
     /// Consensus signing key (`priv_validator_key.json`); set together with `nodeKey`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_key: Option<SigningKeySource>,
     /// P2P node key (`node_key.json`), which fixes the node ID; set with `signingKey`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_key: Option<NodeKeySource>,
 }
 
 /// Where the consensus signing key comes from; exactly one source.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [{
@@ -341,11 +328,11 @@ pub struct ValidatorSpec {
 }]))]
 pub struct SigningKeySource {
     /// A Secret holding `priv_validator_key.json`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<SecretSigningKeySource>,
+    pub secret: Option<SecretKeyRef>,
 }
 
 /// Where the node key comes from; exactly one source.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [{
@@ -354,27 +341,13 @@ pub struct SigningKeySource {
 }]))]
 pub struct NodeKeySource {
     /// A Secret holding `node_key.json`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<SecretNodeKeySource>,
+    pub secret: Option<SecretKeyRef>,
 }
 
-/// Secret holding `priv_validator_key.json`.
+/// A Secret in the node's namespace holding a key file.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct SecretSigningKeySource {
-    /// Secret name in the node's namespace. Immutable.
-    #[schemars(
-        length(min = 1, max = 253),
-        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"),
-        extend("x-kubernetes-validations" = [{"rule": "self == oldSelf", "message": "secretName is immutable"}])
-    )]
-    pub secret_name: String,
-}
-
-/// Secret holding `node_key.json`.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct SecretNodeKeySource {
+pub struct SecretKeyRef {
     /// Secret name in the node's namespace. Immutable.
     #[schemars(
         length(min = 1, max = 253),
@@ -385,6 +358,7 @@ pub struct SecretNodeKeySource {
 }
 
 /// A validator's part in a genesis ceremony.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct GenesisCeremonyNodeConfig {
@@ -398,7 +372,6 @@ pub struct GenesisCeremonyNodeConfig {
     #[schemars(length(min = 1))]
     pub account_balance: String,
     /// Genesis parameter overrides as a JSON object string.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub genesis_params: Option<String>,
     /// Position of this validator in the ceremony (0-based).
     #[schemars(range(min = 0))]
@@ -406,30 +379,25 @@ pub struct GenesisCeremonyNodeConfig {
 }
 
 /// Observed state of a SeiNode.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct SeiNodeStatus {
     /// Lifecycle phase.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<NodePhase>,
     /// Image observed fully rolled out.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_image: Option<String>,
     /// Conditions, one per type.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     #[schemars(schema_with = "crate::schema::conditions")]
     pub conditions: Option<Vec<Condition>>,
     /// When the phase was last set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase_transition_time: Option<Time>,
     /// The current plan.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<TaskPlan>,
     /// Sorted, de-duplicated DNS names of the peers found by `label` sources.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolved_peers: Option<Vec<String>>,
     /// P2P address advertised to peers, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_address: Option<String>,
 }
 

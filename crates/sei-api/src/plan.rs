@@ -6,32 +6,30 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
 
 use crate::common::NodePhase;
 
 /// An ordered list of tasks, persisted before any of them runs.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskPlan {
     /// Random identifier of this plan (a UUID).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Whether the plan is still being executed.
     pub phase: PlanPhase,
     /// The tasks, executed in order.
     pub tasks: Vec<PlannedTask>,
     /// Phase given to the SeiNode when the plan completes (ignored for deployments).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_phase: Option<NodePhase>,
     /// Phase given to the SeiNode when the plan fails (ignored for deployments).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_phase: Option<NodePhase>,
     /// Index in `tasks` of the task that failed the plan.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     #[schemars(schema_with = "plain_integer")]
     pub failed_task_index: Option<i64>,
     /// The failed task, copied for quick inspection.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_task_detail: Option<FailedTaskInfo>,
 }
 
@@ -44,6 +42,7 @@ pub enum PlanPhase {
 }
 
 /// One step of a plan.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct PlannedTask {
@@ -55,21 +54,19 @@ pub struct PlannedTask {
     /// Pending until the task completes; a submitted, unfinished task stays Pending.
     pub status: TaskStatus,
     /// Self-contained task parameters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     #[schemars(schema_with = "crate::schema::preserve_unknown")]
     pub params: Option<serde_json::Value>,
     /// When the task was first submitted or executed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submitted_at: Option<Time>,
     /// Why the task failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Retries allowed after a failure; 0 makes failures terminal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     #[schemars(schema_with = "plain_integer")]
     pub max_retries: Option<i64>,
     /// Retries used so far.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     #[schemars(schema_with = "plain_integer")]
     pub retry_count: Option<i64>,
 }
@@ -83,6 +80,7 @@ pub enum TaskStatus {
 }
 
 /// Summary of the task that failed a plan.
+#[skip_serializing_none]
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct FailedTaskInfo {
