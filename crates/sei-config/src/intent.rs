@@ -48,7 +48,8 @@ pub struct ConfigResult {
 
 impl ConfigIntent {
     fn version(&self) -> i64 {
-        if self.target_version > 0 { self.target_version } else { CURRENT_VERSION }
+        // 0 means "current"; a negative version is refused rather than silently replaced.
+        if self.target_version == 0 { CURRENT_VERSION } else { self.target_version }
     }
 
     /// Checks the intent without resolving it: mode, version range and that every override

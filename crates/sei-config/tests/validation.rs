@@ -146,13 +146,11 @@ fn document() -> String {
          | Rule | Mode | Overrides | Finding |\n|---|---|---|---|\n",
     );
     for c in CASES {
-        let shown: Vec<String> = c
-            .overrides
-            .iter()
-            .filter(|(k, _)| !STATE_SYNC.iter().any(|(sk, _)| sk == k) || c.overrides.len() <= 2)
-            .map(|(k, v)| format!("`{k}={v}`"))
-            .collect();
-        let extra = if c.overrides.len() > 2 { " (with state sync enabled)" } else { "" };
+        // State-sync cases are a complete setup plus one changed setting, listed last.
+        let synced = c.overrides.len() > STATE_SYNC.len();
+        let skip = if synced { STATE_SYNC.len() } else { 0 };
+        let shown: Vec<String> = c.overrides[skip..].iter().map(|(k, v)| format!("`{k}={v}`")).collect();
+        let extra = if synced { " (with state sync enabled)" } else { "" };
         let finding = findings(c).into_iter().find(|d| d.field == c.field).expect("checked above");
         out += &format!("| {} | {} | {}{extra} | `{finding}` |\n", c.rule, c.mode, shown.join(" "));
     }
