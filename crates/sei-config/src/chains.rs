@@ -58,7 +58,11 @@ pub fn genesis(id: &str) -> Result<&'static [u8], ConfigError> {
     let chain = lookup(id).ok_or_else(|| ConfigError::UnknownChain(id.to_string()))?;
     let actual = hex(&Sha256::digest(chain.genesis));
     if actual != chain.sha256 {
-        return Err(ConfigError::CorruptGenesis { chain: id.into(), actual, expected: chain.sha256.into() });
+        return Err(ConfigError::CorruptGenesis {
+            chain: id.into(),
+            actual,
+            expected: chain.sha256.into(),
+        });
     }
     Ok(chain.genesis)
 }
@@ -78,6 +82,9 @@ mod tests {
             let doc: serde_json::Value = serde_json::from_slice(bytes).unwrap();
             assert_eq!(doc["chain_id"], id);
         }
-        assert!(matches!(genesis("sei-devnet-9"), Err(ConfigError::UnknownChain(_))));
+        assert!(matches!(
+            genesis("sei-devnet-9"),
+            Err(ConfigError::UnknownChain(_))
+        ));
     }
 }

@@ -17,14 +17,29 @@ pub struct Host {
 impl Host {
     /// This machine.
     pub fn detect() -> Host {
-        let cpus = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
-        let name = gethostname::gethostname().to_string_lossy().trim().to_string();
-        Host { cpus, hostname: if name.is_empty() { "anonymous".into() } else { name } }
+        let cpus = std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(1);
+        let name = gethostname::gethostname()
+            .to_string_lossy()
+            .trim()
+            .to_string();
+        Host {
+            cpus,
+            hostname: if name.is_empty() {
+                "anonymous".into()
+            } else {
+                name
+            },
+        }
     }
 
     /// A fixed host, for tests and reproducible renders.
     pub fn fixed(cpus: usize, hostname: &str) -> Host {
-        Host { cpus, hostname: hostname.into() }
+        Host {
+            cpus,
+            hostname: hostname.into(),
+        }
     }
 }
 
@@ -37,7 +52,9 @@ pub fn resolve_default(def: Def, kind: Kind, host: &Host) -> Value {
         Def::Int(n) => Value::Int(n),
         Def::Uint(n) => Value::Uint(n),
         Def::Float(x) => Value::Float(x),
-        Def::Duration(d) => Value::Duration(GoDuration::parse(d).expect("registry durations are valid")),
+        Def::Duration(d) => {
+            Value::Duration(GoDuration::parse(d).expect("registry durations are valid"))
+        }
         Def::List(items) => Value::List(Some(items.iter().map(|s| s.to_string()).collect())),
         Def::Unset if kind == Kind::OptBool => Value::OptBool(None),
         Def::Unset => Value::List(None),
@@ -106,8 +123,14 @@ const ARCHIVE: &[(&str, Def)] = &[
     ("storage.receipt_store.prune_interval_seconds", Def::Int(0)),
     ("evm.max_trace_lookback_blocks", Def::Int(-1)),
     ("storage.state_commit.async_commit_buffer", Def::Int(100)),
-    ("storage.state_commit.memiavl.snapshot_keep_recent", Def::Uint(1)),
-    ("storage.state_commit.memiavl.snapshot_min_time_interval", Def::Uint(20_000)),
+    (
+        "storage.state_commit.memiavl.snapshot_keep_recent",
+        Def::Uint(1),
+    ),
+    (
+        "storage.state_commit.memiavl.snapshot_min_time_interval",
+        Def::Uint(20_000),
+    ),
 ];
 
 /// The blocks applied, in order, for `mode`.
@@ -123,13 +146,19 @@ fn blocks(mode: Mode) -> Vec<&'static [(&'static str, Def)]> {
 
 /// The complete default configuration of `mode` on `host`.
 pub fn defaults(mode: Mode, host: &Host) -> NodeConfig {
-    let mut cfg = NodeConfig::from_values(FIELDS.iter().map(|f| (f.key, resolve_default(f.default, f.kind, host))));
+    let mut cfg = NodeConfig::from_values(
+        FIELDS
+            .iter()
+            .map(|f| (f.key, resolve_default(f.default, f.kind, host))),
+    );
     for block in blocks(mode) {
         for (key, def) in block {
             let kind = lookup(key).expect("mode blocks name valid fields").kind;
-            cfg.set(key, resolve_default(*def, kind, host)).expect("mode blocks fit their fields");
+            cfg.set(key, resolve_default(*def, kind, host))
+                .expect("mode blocks fit their fields");
         }
     }
-    cfg.set("mode", Value::Str(mode.as_str().into())).expect("mode is a field");
+    cfg.set("mode", Value::Str(mode.as_str().into()))
+        .expect("mode is a field");
     cfg
 }

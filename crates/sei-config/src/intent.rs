@@ -49,7 +49,11 @@ pub struct ConfigResult {
 impl ConfigIntent {
     fn version(&self) -> i64 {
         // 0 means "current"; a negative version is refused rather than silently replaced.
-        if self.target_version == 0 { CURRENT_VERSION } else { self.target_version }
+        if self.target_version == 0 {
+            CURRENT_VERSION
+        } else {
+            self.target_version
+        }
     }
 
     /// Checks the intent without resolving it: mode, version range and that every override
@@ -57,7 +61,11 @@ impl ConfigIntent {
     pub fn validate(&self) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         let mut error = |field: &str, message: String| {
-            out.push(Diagnostic { severity: Severity::Error, field: field.into(), message })
+            out.push(Diagnostic {
+                severity: Severity::Error,
+                field: field.into(),
+                message,
+            })
         };
         if !self.incremental {
             if self.mode.is_empty() {
@@ -70,7 +78,10 @@ impl ConfigIntent {
         if v < 1 {
             error("targetVersion", format!("must be >= 1, got {v}"));
         } else if v > CURRENT_VERSION {
-            error("targetVersion", format!("{v} is newer than the supported version {CURRENT_VERSION}"));
+            error(
+                "targetVersion",
+                format!("{v} is newer than the supported version {CURRENT_VERSION}"),
+            );
         }
         for key in self.overrides.keys() {
             if lookup(key).is_none() {
@@ -84,7 +95,11 @@ impl ConfigIntent {
 /// Resolves `intent`: from the mode's defaults, or (incremental) from `current`; then the
 /// overrides; then validation. Versions above the supported one are refused rather than
 /// written (the reference wrote them).
-pub fn resolve(intent: &ConfigIntent, current: Option<&NodeConfig>, host: &Host) -> Result<ConfigResult, ConfigError> {
+pub fn resolve(
+    intent: &ConfigIntent,
+    current: Option<&NodeConfig>,
+    host: &Host,
+) -> Result<ConfigResult, ConfigError> {
     let mut cfg = if intent.incremental {
         let mut cfg = current.ok_or(ConfigError::NoCurrentConfig)?.clone();
         if !intent.mode.is_empty() {

@@ -89,6 +89,9 @@ pub struct InvalidMode(pub String);
 impl FromStr for Mode {
     type Err = InvalidMode;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ALL_MODES.into_iter().find(|m| m.as_str() == s).ok_or_else(|| InvalidMode(s.to_string()))
+        ALL_MODES
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| InvalidMode(s.to_string()))
     }
 }

@@ -19,7 +19,9 @@ pub const CURRENT_VERSION: i64 = 1;
 
 impl NodeConfig {
     pub(crate) fn from_values(values: impl IntoIterator<Item = (&'static str, Value)>) -> Self {
-        NodeConfig { values: values.into_iter().collect() }
+        NodeConfig {
+            values: values.into_iter().collect(),
+        }
     }
 
     /// The value of a field (`None` for an unknown key).
@@ -31,7 +33,11 @@ impl NodeConfig {
     pub fn set(&mut self, key: &str, value: Value) -> Result<(), ConfigError> {
         let field = lookup(key).ok_or_else(|| ConfigError::UnknownKey(key.to_string()))?;
         if !value.fits(field.kind) {
-            return Err(ConfigError::WrongType { key: key.to_string(), expected: field.kind.name(), value: value.to_string() });
+            return Err(ConfigError::WrongType {
+                key: key.to_string(),
+                expected: field.kind.name(),
+                value: value.to_string(),
+            });
         }
         self.values.insert(field.key, value);
         Ok(())

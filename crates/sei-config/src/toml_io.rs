@@ -28,7 +28,10 @@ fn to_toml(value: &Value) -> Option<TomlValue> {
         Value::List(None) | Value::OptBool(None) => return None,
         Value::List(Some(items)) => TomlValue::Array(items.iter().map(String::as_str).collect()),
         Value::Pairs(pairs) => TomlValue::Array(
-            pairs.iter().map(|(k, v)| TomlValue::Array([k.as_str(), v.as_str()].into_iter().collect())).collect(),
+            pairs
+                .iter()
+                .map(|(k, v)| TomlValue::Array([k.as_str(), v.as_str()].into_iter().collect()))
+                .collect(),
         ),
         Value::OptBool(Some(b)) => (*b).into(),
     })
@@ -40,10 +43,20 @@ fn slot_value(cfg: &NodeConfig, src: Src) -> Option<TomlValue> {
         Src::Fixed(s) => Some(s.into()),
         Src::Field(key) => to_toml(cfg.get(key)?),
         Src::NonEmpty(key) => Some(cfg.str(key)).filter(|s| !s.is_empty()).map(Into::into),
-        Src::CommaJoined(key) => Some(cfg.list(key).map(|l| l.join(",")).unwrap_or_default().into()),
+        Src::CommaJoined(key) => Some(
+            cfg.list(key)
+                .map(|l| l.join(","))
+                .unwrap_or_default()
+                .into(),
+        ),
         Src::TendermintMode => {
             let mode = cfg.mode_str();
-            Some(mode.parse::<Mode>().map(Mode::tendermint_mode).unwrap_or(mode).into())
+            Some(
+                mode.parse::<Mode>()
+                    .map(Mode::tendermint_mode)
+                    .unwrap_or(mode)
+                    .into(),
+            )
         }
     }
 }
@@ -99,9 +112,11 @@ fn from_toml(kind: Kind, item: &TomlValue) -> Result<Value, String> {
     let text = |v: &TomlValue| v.as_str().map(str::to_string);
     match (kind, item) {
         (Kind::Str, TomlValue::String(s)) => Ok(Value::Str(s.value().clone())),
-        (Kind::Bool | Kind::OptBool, TomlValue::Boolean(b)) => {
-            Ok(if kind == Kind::Bool { Value::Bool(*b.value()) } else { Value::OptBool(Some(*b.value())) })
-        }
+        (Kind::Bool | Kind::OptBool, TomlValue::Boolean(b)) => Ok(if kind == Kind::Bool {
+            Value::Bool(*b.value())
+        } else {
+            Value::OptBool(Some(*b.value()))
+        }),
         (Kind::Int, TomlValue::Integer(n)) => Ok(Value::Int(*n.value())),
         (Kind::Uint | Kind::Uint16, TomlValue::Integer(n)) => {
             Value::parse(kind, &n.value().to_string())
@@ -115,26 +130,45 @@ fn from_toml(kind: Kind, item: &TomlValue) -> Result<Value, String> {
             .map(|items| Value::List(Some(items))),
         (Kind::Pairs, TomlValue::Array(a)) => a
             .iter()
-            .map(|pair| match pair.as_array().map(|p| p.iter().filter_map(text).collect::<Vec<_>>()) {
-                Some(p) if p.len() == 2 => Ok((p[0].clone(), p[1].clone())),
-                _ => Err(format!("expected a list of [key, value] pairs, got {a}")),
+            .map(|pair| {
+                match pair
+                    .as_array()
+                    .map(|p| p.iter().filter_map(text).collect::<Vec<_>>())
+                {
+                    Some(p) if p.len() == 2 => Ok((p[0].clone(), p[1].clone())),
+                    _ => Err(format!("expected a list of [key, value] pairs, got {a}")),
+                }
             })
             .collect::<Result<_, _>>()
             .map(Value::Pairs),
         (_, TomlValue::String(s)) if kind != Kind::List && kind != Kind::Pairs => {
             let s = s.value();
             if s.trim().is_empty() && kind != Kind::OptBool {
-                return Err(format!("expected a {} value, got an empty string", kind.name()));
+                return Err(format!(
+                    "expected a {} value, got an empty string",
+                    kind.name()
+                ));
             }
             Value::parse(kind, s)
         }
-        (_, other) => Err(format!("expected a {} value, got {}", kind.name(), other.to_string().trim())),
+        (_, other) => Err(format!(
+            "expected a {} value, got {}",
+            kind.name(),
+            other.to_string().trim()
+        )),
     }
 }
 
 fn parse_file(path: &Path) -> Result<DocumentMut, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.into(), source })?;
-    text.parse::<DocumentMut>().map_err(|e| ConfigError::BadFile { file: path.into(), reason: e.to_string() })
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        path: path.into(),
+        source,
+    })?;
+    text.parse::<DocumentMut>()
+        .map_err(|e| ConfigError::BadFile {
+            file: path.into(),
+            reason: e.to_string(),
+        })
 }
 
 fn lookup_slot<'d>(doc: &'d DocumentMut, table: Option<&str>, key: &str) -> Option<&'d Item> {
@@ -144,11 +178,15 @@ fn lookup_slot<'d>(doc: &'d DocumentMut, table: Option<&str>, key: &str) -> Opti
     }
 }
 
-/// Reads `<home>/config/config.toml` and `app.toml`. Settings missing from the files keep
+/// Reads `<home>/config/config.toml` and `app.toml` (see [`read_files`]).
+pub fn read_from_dir(home: &Path, host: &Host) -> Result<NodeConfig, ConfigError> {
+    read_files(&home.join("config"), host)
+}
+
+/// Reads `config.toml` and `app.toml` from `dir`. Settings missing from the files keep
 /// the defaults of the mode the files declare (`[sei] mode`, else config.toml `mode`, else
 /// `full`); keys the model does not know are ignored.
-pub fn read_from_dir(home: &Path, host: &Host) -> Result<NodeConfig, ConfigError> {
-    let dir = home.join("config");
+pub fn read_files(dir: &Path, host: &Host) -> Result<NodeConfig, ConfigError> {
     let docs = [
         (File::Config, dir.join("config.toml")),
         (File::App, dir.join("app.toml")),
@@ -158,30 +196,46 @@ pub fn read_from_dir(home: &Path, host: &Host) -> Result<NodeConfig, ConfigError
     let (config, app) = (config?, app?);
 
     let declared = |doc: &DocumentMut, table: Option<&str>| {
-        lookup_slot(doc, table, "mode").and_then(Item::as_str).and_then(|m| m.parse::<Mode>().ok())
+        lookup_slot(doc, table, "mode")
+            .and_then(Item::as_str)
+            .and_then(|m| m.parse::<Mode>().ok())
     };
-    let mode = declared(&app.2, Some("sei")).or_else(|| declared(&config.2, None)).unwrap_or(Mode::Full);
+    let mode = declared(&app.2, Some("sei"))
+        .or_else(|| declared(&config.2, None))
+        .unwrap_or(Mode::Full);
     let mut cfg = defaults(mode, host);
 
     // config.toml first: where a field is written to both files, app.toml's copy wins.
     for (file, path, doc) in [&config, &app] {
         for (table, key, src) in file.layout() {
-            let (Some(field_key), Some(item)) = (src.field(), lookup_slot(doc, *table, key)) else { continue };
+            let (Some(field_key), Some(item)) = (src.field(), lookup_slot(doc, *table, key)) else {
+                continue;
+            };
             if matches!(src, Src::TendermintMode) {
                 continue;
             }
             let kind = lookup(field_key).expect("layout names fields").kind;
             let bad = |reason: String| ConfigError::BadFileValue {
                 file: path.clone(),
-                key: table.map(|t| format!("[{t}] {key}")).unwrap_or_else(|| key.to_string()),
+                key: table
+                    .map(|t| format!("[{t}] {key}"))
+                    .unwrap_or_else(|| key.to_string()),
                 reason,
             };
-            let item = item.as_value().ok_or_else(|| bad("expected a value, found a table".into()))?;
+            let item = item
+                .as_value()
+                .ok_or_else(|| bad("expected a value, found a table".into()))?;
             let value = match src {
                 Src::CommaJoined(_) => {
-                    let joined = item.as_str().ok_or_else(|| bad("expected a comma-separated string".into()))?;
-                    let parts: Vec<String> =
-                        joined.split(',').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect();
+                    let joined = item
+                        .as_str()
+                        .ok_or_else(|| bad("expected a comma-separated string".into()))?;
+                    let parts: Vec<String> = joined
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(String::from)
+                        .collect();
                     Value::List((!parts.is_empty()).then_some(parts))
                 }
                 _ => from_toml(kind, item).map_err(bad)?,
@@ -189,21 +243,36 @@ pub fn read_from_dir(home: &Path, host: &Host) -> Result<NodeConfig, ConfigError
             cfg.set(field_key, value).map_err(|e| bad(e.to_string()))?;
         }
     }
-    cfg.set("mode", Value::Str(mode.as_str().into())).expect("mode is a field");
+    cfg.set("mode", Value::Str(mode.as_str().into()))
+        .expect("mode is a field");
     if cfg.version() < 1 {
-        cfg.set("version", Value::Int(CURRENT_VERSION)).expect("version is a field");
+        cfg.set("version", Value::Int(CURRENT_VERSION))
+            .expect("version is a field");
     }
     Ok(cfg)
 }
 
-/// Writes both files under `<home>/config/`, each atomically (temp file, fsync, rename,
-/// mode 0644). Existing files are edited in place so unknown keys and comments survive.
+/// Writes both files under `<home>/config/` (see [`write_files`]).
 pub fn write_to_dir(cfg: &NodeConfig, home: &Path) -> Result<(), ConfigError> {
-    let dir = home.join("config");
-    std::fs::create_dir_all(&dir).map_err(|source| ConfigError::Io { path: dir.clone(), source })?;
+    write_files(cfg, &home.join("config"))
+}
+
+/// Writes `config.toml` and `app.toml` into `dir`, each atomically (temp file, fsync,
+/// rename, mode 0644). Existing files are edited in place so unknown keys and comments
+/// survive.
+pub fn write_files(cfg: &NodeConfig, dir: &Path) -> Result<(), ConfigError> {
+    let dir = dir.to_path_buf();
+    std::fs::create_dir_all(&dir).map_err(|source| ConfigError::Io {
+        path: dir.clone(),
+        source,
+    })?;
     for file in [File::Config, File::App] {
         let path = dir.join(file.name());
-        let mut doc = if path.exists() { parse_file(&path)? } else { DocumentMut::new() };
+        let mut doc = if path.exists() {
+            parse_file(&path)?
+        } else {
+            DocumentMut::new()
+        };
         apply_to_document(cfg, file, &mut doc);
         write_atomic(&path, doc.to_string().as_bytes())?;
     }
@@ -213,12 +282,21 @@ pub fn write_to_dir(cfg: &NodeConfig, home: &Path) -> Result<(), ConfigError> {
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
-    let io = |source| ConfigError::Io { path: path.into(), source };
+    let io = |source| ConfigError::Io {
+        path: path.into(),
+        source,
+    };
     let dir = path.parent().expect("files live in a directory");
-    let mut tmp = tempfile::Builder::new().prefix(".sei-config-").suffix(".tmp").tempfile_in(dir).map_err(io)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".sei-config-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
-    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(io)?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))
+        .map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
 }

@@ -1,0 +1,37 @@
+//! `seictl`: the Sei command-line tool.
+//!
+//! Exit codes: 0 success, 1 invalid input (the reason on stderr), 2 usage error.
+
+mod config_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "seictl", version, about = "Run and inspect Sei nodes")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render, validate and compare seid's config.toml and app.toml.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Config(cmd) => config_cmd::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("seictl: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

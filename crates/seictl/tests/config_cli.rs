@@ -1,0 +1,162 @@
+//! `seictl config` driven as a user drives it: exit codes 0 (ok), 1 (invalid input, reason
+//! on stderr) and 2 (usage).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn seictl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_seictl"))
+        .args(args)
+        .output()
+        .expect("seictl runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn render(dir: &Path, mode: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "config",
+        "render",
+        "--mode",
+        mode,
+        "--chain-id",
+        "pacific-1",
+        "--cpus",
+        "2",
+        "--out",
+    ];
+    args.push(dir.to_str().unwrap());
+    args.extend_from_slice(extra);
+    seictl(&args)
+}
+
+#[test]
+fn every_modes_render_is_accepted_by_validate() {
+    for mode in ["full", "validator", "archive", "seed"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = render(dir.path(), mode, &[]);
+        assert!(out.status.success(), "{mode}: {}", stderr(&out));
+        let config: toml::Table =
+            toml::from_str(&std::fs::read_to_string(dir.path().join("config.toml")).unwrap())
+                .unwrap();
+        assert_eq!(config["chain-id"].as_str(), Some("pacific-1"));
+        let out = seictl(&["config", "validate", "--dir", dir.path().to_str().unwrap()]);
+        assert!(out.status.success(), "{mode}: {}", stderr(&out));
+        assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("valid (mode {mode}")));
+    }
+}
+
+#[test]
+fn render_refuses_invalid_overrides_with_the_key_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    for (set, expected) in [
+        (
+            "mempool.size=12abc",
+            r#"applying override "mempool.size"="12abc": expected an integer"#,
+        ),
+        (
+            "mempool.max-tx-bytes=5",
+            r#"unknown override key "mempool.max-tx-bytes""#,
+        ),
+        ("mempool.size=-1", "error: mempool.size: must be >= 0"),
+        ("logging.format=xml", "error: logging.format"),
+        ("network.p2p.max_connections=70000", "16-bit"),
+        ("novalue", "expected KEY=VALUE"),
+    ] {
+        let out = render(dir.path(), "full", &["--set", set]);
+        assert_eq!(out.status.code(), Some(1), "{set}");
+        assert!(stderr(&out).contains(expected), "{set}: {}", stderr(&out));
+    }
+    assert!(
+        !dir.path().join("config.toml").exists(),
+        "nothing is written on failure"
+    );
+}
+
+#[test]
+fn validate_reports_every_problem_with_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(render(dir.path(), "archive", &[]).status.success());
+    let app = dir.path().join("app.toml");
+    let text = std::fs::read_to_string(&app)
+        .unwrap()
+        .replace("min-retain-blocks = 0", "min-retain-blocks = 100")
+        .replace("pruning = \"nothing\"", "pruning = \"sometimes\"");
+    std::fs::write(&app, text).unwrap();
+    let out = seictl(&["config", "validate", "--dir", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: chain.min_retain_blocks") && err.contains("error: storage.pruning"),
+        "{err}"
+    );
+    assert!(err.contains("invalid (2 errors)"), "{err}");
+
+    let out = seictl(&["config", "validate", "--dir", "/nonexistent"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("/nonexistent/config.toml"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn warnings_do_not_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = render(dir.path(), "validator", &["--set", "evm.http_enabled=true"]);
+    assert!(out.status.success());
+    assert!(stderr(&out).contains("warning: evm"));
+}
+
+#[test]
+fn diff_shows_what_overrides_change_and_where() {
+    let out = seictl(&[
+        "config",
+        "diff",
+        "--mode",
+        "full",
+        "--cpus",
+        "2",
+        "--set",
+        "network.p2p.max_connections=250",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.trim(),
+        "network.p2p.max_connections: 100 -> 250    (config.toml [p2p] max-connections)"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    assert!(render(dir.path(), "full", &[]).status.success());
+    let out = seictl(&[
+        "config",
+        "diff",
+        "--dir",
+        dir.path().to_str().unwrap(),
+        "--set",
+        "logging.level=debug",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(r#"logging.level: "info" -> "debug""#));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(
+        seictl(&["config", "render", "--mode", "observer", "--out", "/tmp/x"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(seictl(&["config", "frobnicate"]).status.code(), Some(2));
+    let out = seictl(&["config", "render", "--mode", "full", "--out", "/tmp/x"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a missing chain ID is invalid input"
+    );
+    assert!(stderr(&out).contains("--chain-id is required"));
+}
