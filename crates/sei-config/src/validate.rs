@@ -155,7 +155,10 @@ pub fn validate(cfg: &NodeConfig, ceiling: i64) -> Vec<Diagnostic> {
             );
         }
         let hash = cfg.str("state_sync.trust_hash");
-        if hash.is_empty() || !hash.len().is_multiple_of(2) || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if hash.is_empty()
+            || !hash.len().is_multiple_of(2)
+            || !hash.bytes().all(|b| b.is_ascii_hexdigit())
+        {
             f.error(
                 "state_sync.trust_hash",
                 format!("must be a hex block hash when state sync is enabled, got {hash:?}"),
