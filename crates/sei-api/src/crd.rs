@@ -55,10 +55,7 @@ pub const FIXES: &[Fix] = &[
 pub fn all() -> Vec<(&'static str, CustomResourceDefinition)> {
     vec![
         ("sei.io_seinodes.yaml", normalise(SeiNode::crd())),
-        (
-            "sei.io_seinodedeployments.yaml",
-            normalise(SeiNodeDeployment::crd()),
-        ),
+        ("sei.io_seinodedeployments.yaml", normalise(SeiNodeDeployment::crd())),
     ]
 }
 
@@ -70,10 +67,7 @@ pub fn to_yaml(crd: &CustomResourceDefinition) -> String {
 
 fn normalise(crd: CustomResourceDefinition) -> CustomResourceDefinition {
     let mut value = serde_json::to_value(crd).expect("a CRD always serialises");
-    let list_kind = format!(
-        "{}List",
-        value["spec"]["names"]["kind"].as_str().unwrap_or_default()
-    );
+    let list_kind = format!("{}List", value["spec"]["names"]["kind"].as_str().unwrap_or_default());
     value["spec"]["names"]["listKind"] = Value::from(list_kind);
     if let Some(schema) = value.pointer_mut("/spec/versions/0/schema/openAPIV3Schema") {
         strip_nullable(schema);
@@ -113,10 +107,7 @@ fn strip_nullable(schema: &mut Value) {
                 variants.retain(|v| !v.is_null());
             }
             if map.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true)) {
-                map.insert(
-                    "anyOf".into(),
-                    serde_json::json!([{"type": "integer"}, {"type": "string"}]),
-                );
+                map.insert("anyOf".into(), serde_json::json!([{"type": "integer"}, {"type": "string"}]));
             }
             map.values_mut().for_each(strip_nullable);
         }
@@ -149,9 +140,7 @@ pub fn reference_markdown() -> String {
         }
         out += "| Field | Type | Required | Default | Validation | Description |\n|---|---|---|---|---|---|\n";
         for section in ["spec", "status"] {
-            let required = root["required"]
-                .as_array()
-                .is_some_and(|r| r.iter().any(|v| v == section));
+            let required = root["required"].as_array().is_some_and(|r| r.iter().any(|v| v == section));
             document(&root["properties"][section], section, required, &mut out);
         }
     }
@@ -159,10 +148,7 @@ pub fn reference_markdown() -> String {
 }
 
 fn document(schema: &Value, path: &str, required: bool, out: &mut String) {
-    let ty = match (
-        schema.get("type").and_then(Value::as_str),
-        schema.get("x-kubernetes-int-or-string"),
-    ) {
+    let ty = match (schema.get("type").and_then(Value::as_str), schema.get("x-kubernetes-int-or-string")) {
         (_, Some(Value::Bool(true))) => "int or string".to_string(),
         (Some("array"), _) => format!("[]{}", schema["items"]["type"].as_str().unwrap_or("object")),
         (Some("object"), _) if schema.get("additionalProperties").is_some() => "map".to_string(),
@@ -181,64 +167,32 @@ fn document(schema: &Value, path: &str, required: bool, out: &mut String) {
         ("pattern", "pattern"),
     ] {
         if let Some(v) = schema.get(key) {
-            let v = v
-                .as_f64()
-                .map(|n| n.to_string())
-                .unwrap_or_else(|| format!("`{}`", v.as_str().unwrap_or("")));
+            let v = v.as_f64().map(|n| n.to_string()).unwrap_or_else(|| format!("`{}`", v.as_str().unwrap_or("")));
             rules.push(format!("{label} {v}"));
         }
     }
     if let Some(values) = schema.get("enum").and_then(Value::as_array) {
-        let values: Vec<String> = values
-            .iter()
-            .map(|v| format!("`{}`", v.as_str().unwrap_or("")))
-            .collect();
+        let values: Vec<String> = values.iter().map(|v| format!("`{}`", v.as_str().unwrap_or(""))).collect();
         rules.push(format!("one of {}", values.join(", ")));
     }
-    for rule in schema
-        .get("x-kubernetes-validations")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for rule in schema.get("x-kubernetes-validations").and_then(Value::as_array).into_iter().flatten() {
         rules.push(format!("rule: {}", rule["message"].as_str().unwrap_or("")));
     }
-    let default = schema
-        .get("default")
-        .map(|d| format!("`{d}`"))
-        .unwrap_or_default();
-    let description = schema
-        .get("description")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .replace('\n', " ");
+    let default = schema.get("default").map(|d| format!("`{d}`")).unwrap_or_default();
+    let description = schema.get("description").and_then(Value::as_str).unwrap_or("").replace('\n', " ");
     *out += &format!(
         "| `{path}` | {ty} | {} | {default} | {} | {} |\n",
         if required { "yes" } else { "" },
         rules.join("; ").replace('|', "\\|"),
         description.replace('|', "\\|"),
     );
-    let item = if ty.starts_with("[]") {
-        &schema["items"]
-    } else {
-        schema
-    };
+    let item = if ty.starts_with("[]") { &schema["items"] } else { schema };
     let suffix = if ty.starts_with("[]") { "[]" } else { "" };
     if let Some(props) = item.get("properties").and_then(Value::as_object) {
-        let req: Vec<&str> = item
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+        let req: Vec<&str> =
+            item.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
         for (name, child) in props {
-            document(
-                child,
-                &format!("{path}{suffix}.{name}"),
-                req.contains(&name.as_str()),
-                out,
-            );
+            document(child, &format!("{path}{suffix}.{name}"), req.contains(&name.as_str()), out);
         }
     }
 }
@@ -272,10 +226,7 @@ mod tests {
     #[test]
     fn generated_crds_carry_list_kind_and_no_nullable() {
         for (_, crd) in all() {
-            assert_eq!(
-                crd.spec.names.list_kind.as_deref(),
-                Some(&*format!("{}List", crd.spec.names.kind))
-            );
+            assert_eq!(crd.spec.names.list_kind.as_deref(), Some(&*format!("{}List", crd.spec.names.kind)));
             let text = serde_json::to_string(&crd).unwrap();
             assert!(!text.contains("\"nullable\""), "{}", crd.spec.names.kind);
         }

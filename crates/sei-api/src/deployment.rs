@@ -92,10 +92,7 @@ pub enum DeletionPolicy {
 #[serde(rename_all = "camelCase")]
 pub struct GenesisCeremonyConfig {
     /// Chain ID of the new chain.
-    #[schemars(
-        length(min = 1, max = 64),
-        regex(pattern = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
-    )]
+    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"))]
     pub chain_id: String,
     /// Self-delegation of each validator.
     #[schemars(extend("default" = "10000000usei"))]

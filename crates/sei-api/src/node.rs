@@ -42,10 +42,7 @@ use crate::plan::TaskPlan;
 pub struct SeiNodeSpec {
     /// Chain ID the node joins, e.g. `pacific-1`. Restricted to letters, digits, `.`, `_`
     /// and `-` because it is passed to shell commands.
-    #[schemars(
-        length(min = 1),
-        regex(pattern = r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
-    )]
+    #[schemars(length(min = 1), regex(pattern = r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$"))]
     pub chain_id: String,
     /// The `seid` container image.
     #[schemars(length(min = 1, max = 512))]

@@ -13,12 +13,8 @@ use sei_testenv::{ControlPlane, Options, apply_manifests};
 use serde_json::Value;
 
 async fn cluster() -> &'static ControlPlane {
-    let cp = sei_testenv::shared(Options::api_only())
-        .await
-        .expect("control plane starts");
-    apply_manifests(&cp.client().await.unwrap(), &our_crds())
-        .await
-        .expect("our CRDs install");
+    let cp = sei_testenv::shared(Options::api_only()).await.expect("control plane starts");
+    apply_manifests(&cp.client().await.unwrap(), &our_crds()).await.expect("our CRDs install");
     cp
 }
 
@@ -31,17 +27,10 @@ async fn every_rule_gives_its_answer_and_message() {
     for case in corpus() {
         let result = run_case(&client, "rules", &case).await;
         if !matches(&case.ours, &result) {
-            wrong.push(format!(
-                "{}: expected {:?}, got {:?}",
-                case.name, case.ours, result
-            ));
+            wrong.push(format!("{}: expected {:?}, got {:?}", case.name, case.ours, result));
         }
     }
-    assert!(
-        wrong.is_empty(),
-        "cases with the wrong outcome:\n{}",
-        wrong.join("\n")
-    );
+    assert!(wrong.is_empty(), "cases with the wrong outcome:\n{}", wrong.join("\n"));
 }
 
 fn sample_files() -> Vec<PathBuf> {
@@ -62,43 +51,26 @@ fn sample_files() -> Vec<PathBuf> {
 fn expected_sample_outcome(file: &Path) -> Option<&'static str> {
     match file.file_name().unwrap().to_str().unwrap() {
         "pacific-1-state-syncer.yaml" => Some(r#"unknown field "spec.genesis""#),
-        "genesis-ceremony.yaml" | "pacific-1-rpc-group.yaml" => {
-            Some("spec.updateStrategy: Required value")
-        }
+        "genesis-ceremony.yaml" | "pacific-1-rpc-group.yaml" => Some("spec.updateStrategy: Required value"),
         _ => None,
     }
 }
 
 fn kubectl(cp: &ControlPlane, args: &[&str]) -> Output {
-    cp.kubectl()
-        .unwrap()
-        .args(args)
-        .output()
-        .expect("kubectl runs")
+    cp.kubectl().unwrap().args(args).output().expect("kubectl runs")
 }
 
 #[tokio::test]
 async fn reference_samples_get_the_expected_outcome_through_kubectl() {
     let cp = cluster().await;
     for file in sample_files() {
-        let out = kubectl(
-            cp,
-            &["apply", "--dry-run=server", "-f", file.to_str().unwrap()],
-        );
+        let out = kubectl(cp, &["apply", "--dry-run=server", "-f", file.to_str().unwrap()]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         match expected_sample_outcome(&file) {
-            None => assert!(
-                out.status.success(),
-                "{} was rejected: {stderr}",
-                file.display()
-            ),
+            None => assert!(out.status.success(), "{} was rejected: {stderr}", file.display()),
             Some(text) => {
                 assert!(!out.status.success(), "{} was accepted", file.display());
-                assert!(
-                    stderr.contains(text),
-                    "{}: expected {text:?} in {stderr}",
-                    file.display()
-                );
+                assert!(stderr.contains(text), "{}: expected {text:?} in {stderr}", file.display());
             }
         }
     }
@@ -144,13 +116,8 @@ fn schema_defaults(kind: &str) -> Vec<(String, Value)> {
             }
         }
     }
-    let (_, crd) = sei_api::crd::all()
-        .into_iter()
-        .find(|(_, c)| c.spec.names.kind == kind)
-        .unwrap();
-    let schema =
-        serde_json::to_value(crd).unwrap()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-            .clone();
+    let (_, crd) = sei_api::crd::all().into_iter().find(|(_, c)| c.spec.names.kind == kind).unwrap();
+    let schema = serde_json::to_value(crd).unwrap()["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone();
     let mut out = Vec::new();
     walk(&schema, "", &mut out);
     out
@@ -167,33 +134,21 @@ async fn accepted_samples_round_trip_through_kubectl_get() {
     create_namespace(&client, "roundtrip").await;
     let tmp = cp.dir().join("roundtrip");
     std::fs::create_dir_all(&tmp).unwrap();
-    let samples = sample_files()
-        .into_iter()
-        .filter(|f| expected_sample_outcome(f).is_none())
-        .map(|f| {
-            let input: Value =
-                serde_norway::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
-            (f, input)
-        });
+    let samples = sample_files().into_iter().filter(|f| expected_sample_outcome(f).is_none()).map(|f| {
+        let input: Value = serde_norway::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        (f, input)
+    });
     // The accepted corpus objects cover the deployment kind, whose samples are invalid.
-    let cases = corpus()
-        .into_iter()
-        .filter(|c| c.base.is_none() && c.ours == Outcome::Accepted)
-        .map(|c| {
-            let name = c.object["metadata"]["name"].as_str().unwrap().to_string();
-            (PathBuf::from(format!("corpus-{name}.json")), c.object)
-        });
+    let cases = corpus().into_iter().filter(|c| c.base.is_none() && c.ours == Outcome::Accepted).map(|c| {
+        let name = c.object["metadata"]["name"].as_str().unwrap().to_string();
+        (PathBuf::from(format!("corpus-{name}.json")), c.object)
+    });
     for (file, mut input) in samples.chain(cases) {
         input["metadata"]["namespace"] = "roundtrip".into();
         let copy = tmp.join(file.file_name().unwrap());
         std::fs::write(&copy, serde_json::to_string(&input).unwrap()).unwrap();
         let out = kubectl(cp, &["apply", "-f", copy.to_str().unwrap()]);
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            file.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
 
         let kind = input["kind"].as_str().unwrap().to_lowercase();
         let name = input["metadata"]["name"].as_str().unwrap();
@@ -203,45 +158,20 @@ async fn accepted_samples_round_trip_through_kubectl_get() {
 
         let mut missing = Vec::new();
         contained(&input["spec"], &output["spec"], "spec", &mut missing);
-        assert!(
-            missing.is_empty(),
-            "{}: fields lost or changed: {missing:?}",
-            file.display()
-        );
+        assert!(missing.is_empty(), "{}: fields lost or changed: {missing:?}", file.display());
         // The only additions are the schema's documented defaults.
         let mut extra = Vec::new();
         added(&input["spec"], &output["spec"], "spec", &mut extra);
         let defaults = schema_defaults(input["kind"].as_str().unwrap());
-        extra.retain(|p| {
-            !defaults
-                .iter()
-                .any(|(path, value)| path == p && lookup(&output, p) == Some(value))
-        });
-        assert!(
-            extra.is_empty(),
-            "{}: unexpected fields added: {extra:?}",
-            file.display()
-        );
+        extra.retain(|p| !defaults.iter().any(|(path, value)| path == p && lookup(&output, p) == Some(value)));
+        assert!(extra.is_empty(), "{}: unexpected fields added: {extra:?}", file.display());
 
         // The Rust types read and write the stored object without losing anything.
         let spec = output["spec"].clone();
         let rewritten = match input["kind"].as_str().unwrap() {
-            "SeiNode" => {
-                serde_json::to_value(serde_json::from_value::<SeiNode>(output).unwrap().spec)
-                    .unwrap()
-            }
-            _ => serde_json::to_value(
-                serde_json::from_value::<SeiNodeDeployment>(output)
-                    .unwrap()
-                    .spec,
-            )
-            .unwrap(),
+            "SeiNode" => serde_json::to_value(serde_json::from_value::<SeiNode>(output).unwrap().spec).unwrap(),
+            _ => serde_json::to_value(serde_json::from_value::<SeiNodeDeployment>(output).unwrap().spec).unwrap(),
         };
-        assert_eq!(
-            rewritten,
-            spec,
-            "{}: Rust round trip changed the spec",
-            file.display()
-        );
+        assert_eq!(rewritten, spec, "{}: Rust round trip changed the spec", file.display());
     }
 }

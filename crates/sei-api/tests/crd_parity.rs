@@ -23,10 +23,7 @@ async fn install(cp: &ControlPlane, crds: &str, ours: bool) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!(
-        "the API server never switched to the {} CRDs",
-        if ours { "new" } else { "reference" }
-    );
+    panic!("the API server never switched to the {} CRDs", if ours { "new" } else { "reference" });
 }
 
 async fn outcomes(cp: &ControlPlane, ns: &str) -> Vec<(String, Result<(), String>)> {
@@ -38,10 +35,7 @@ async fn outcomes(cp: &ControlPlane, ns: &str) -> Vec<(String, Result<(), String
     }
     let samples = shared_dir().join("reference/samples");
     for dir in ["seinode", "seinodedeployment"] {
-        let mut files: Vec<_> = std::fs::read_dir(samples.join(dir))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
+        let mut files: Vec<_> = std::fs::read_dir(samples.join(dir)).unwrap().map(|e| e.unwrap().path()).collect();
         files.sort();
         for file in files {
             let out = cp
@@ -50,11 +44,8 @@ async fn outcomes(cp: &ControlPlane, ns: &str) -> Vec<(String, Result<(), String
                 .args(["apply", "--dry-run=server", "-f", file.to_str().unwrap()])
                 .output()
                 .unwrap();
-            let result = if out.status.success() {
-                Ok(())
-            } else {
-                Err(String::from_utf8_lossy(&out.stderr).into_owned())
-            };
+            let result =
+                if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).into_owned()) };
             results.push((format!("sample {}", file.display()), result));
         }
     }
@@ -63,18 +54,13 @@ async fn outcomes(cp: &ControlPlane, ns: &str) -> Vec<(String, Result<(), String
 
 #[tokio::test]
 async fn same_answers_as_the_reference_crds_except_the_fixes() {
-    let cp = ControlPlane::start(Options::api_only())
-        .await
-        .expect("control plane starts");
+    let cp = ControlPlane::start(Options::api_only()).await.expect("control plane starts");
     install(&cp, &reference_crds(), false).await;
     let reference = outcomes(&cp, "reference").await;
     install(&cp, &our_crds(), true).await;
     let ours = outcomes(&cp, "ours").await;
 
-    let fixes: Vec<_> = corpus()
-        .into_iter()
-        .filter_map(|c| c.reference.map(|r| (c.name, r)))
-        .collect();
+    let fixes: Vec<_> = corpus().into_iter().filter_map(|c| c.reference.map(|r| (c.name, r))).collect();
     let mut wrong = Vec::new();
     for ((name, r), (_, o)) in reference.iter().zip(&ours) {
         match fixes.iter().find(|(fix, _)| fix == name) {
@@ -91,10 +77,6 @@ async fn same_answers_as_the_reference_crds_except_the_fixes() {
             }
         }
     }
-    assert!(
-        wrong.is_empty(),
-        "answers that differ from the reference:\n{}",
-        wrong.join("\n")
-    );
+    assert!(wrong.is_empty(), "answers that differ from the reference:\n{}", wrong.join("\n"));
     cp.stop();
 }

@@ -14,16 +14,14 @@ fn shared_dir() -> PathBuf {
 
 fn reference_crd(file: &str) -> Value {
     let path = shared_dir().join("reference/crds").join(file);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read reference CRD {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read reference CRD {}: {e}", path.display()));
     serde_norway::from_str(&text).expect("reference CRD is valid YAML")
 }
 
 fn ours(file: &str) -> Value {
-    let (_, crd) = sei_api::crd::all()
-        .into_iter()
-        .find(|(name, _)| *name == file)
-        .expect("we generate every reference CRD file");
+    let (_, crd) =
+        sei_api::crd::all().into_iter().find(|(name, _)| *name == file).expect("we generate every reference CRD file");
     serde_json::to_value(crd).unwrap()
 }
 
@@ -54,11 +52,7 @@ fn normalise(keyword: &str, v: &Value) -> Value {
 fn walk(reference: &Value, ours: &Value, path: &str, diffs: &mut Vec<Diff>) {
     let (Some(r), Some(o)) = (reference.as_object(), ours.as_object()) else {
         if reference != ours {
-            diffs.push(Diff {
-                path: path.into(),
-                keyword: "schema".into(),
-                detail: "not an object".into(),
-            });
+            diffs.push(Diff { path: path.into(), keyword: "schema".into(), detail: "not an object".into() });
         }
         return;
     };
@@ -67,10 +61,7 @@ fn walk(reference: &Value, ours: &Value, path: &str, diffs: &mut Vec<Diff>) {
         if IGNORED.contains(&k.as_str()) {
             continue;
         }
-        let (rv, ov) = (
-            r.get(k).map(|v| normalise(k, v)),
-            o.get(k).map(|v| normalise(k, v)),
-        );
+        let (rv, ov) = (r.get(k).map(|v| normalise(k, v)), o.get(k).map(|v| normalise(k, v)));
         if rv != ov {
             diffs.push(Diff {
                 path: path.into(),
@@ -80,28 +71,18 @@ fn walk(reference: &Value, ours: &Value, path: &str, diffs: &mut Vec<Diff>) {
         }
     }
     let empty = serde_json::Map::new();
-    let rp = r
-        .get("properties")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
-    let op = o
-        .get("properties")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
+    let rp = r.get("properties").and_then(Value::as_object).unwrap_or(&empty);
+    let op = o.get("properties").and_then(Value::as_object).unwrap_or(&empty);
     for name in rp.keys().chain(op.keys()).collect::<BTreeSet<_>>() {
         let child = format!("{path}.{name}");
         match (rp.get(name), op.get(name)) {
             (Some(a), Some(b)) => walk(a, b, &child, diffs),
-            (Some(_), None) => diffs.push(Diff {
-                path: child,
-                keyword: "field".into(),
-                detail: "missing in ours".into(),
-            }),
-            (None, Some(_)) => diffs.push(Diff {
-                path: child,
-                keyword: "field".into(),
-                detail: "not in the reference".into(),
-            }),
+            (Some(_), None) => {
+                diffs.push(Diff { path: child, keyword: "field".into(), detail: "missing in ours".into() })
+            }
+            (None, Some(_)) => {
+                diffs.push(Diff { path: child, keyword: "field".into(), detail: "not in the reference".into() })
+            }
             (None, None) => unreachable!(),
         }
     }
@@ -110,11 +91,7 @@ fn walk(reference: &Value, ours: &Value, path: &str, diffs: &mut Vec<Diff>) {
         match (r.get(key), o.get(key)) {
             (Some(a), Some(b)) => walk(a, b, &format!("{path}{suffix}"), diffs),
             (None, None) => {}
-            _ => diffs.push(Diff {
-                path: path.into(),
-                keyword: key.into(),
-                detail: "present on one side only".into(),
-            }),
+            _ => diffs.push(Diff { path: path.into(), keyword: key.into(), detail: "present on one side only".into() }),
         }
     }
 }
@@ -130,42 +107,19 @@ fn crd_envelope(crd: &Value) -> Value {
 
 fn check(file: &str, kind: &str) {
     let (r, o) = (reference_crd(file), ours(file));
-    assert_eq!(
-        crd_envelope(&r),
-        crd_envelope(&o),
-        "{kind}: names, scope, versions or printer columns differ"
-    );
+    assert_eq!(crd_envelope(&r), crd_envelope(&o), "{kind}: names, scope, versions or printer columns differ");
 
     let mut diffs = Vec::new();
     let pointer = "/spec/versions/0/schema/openAPIV3Schema";
-    walk(
-        r.pointer(pointer).unwrap(),
-        o.pointer(pointer).unwrap(),
-        "",
-        &mut diffs,
-    );
+    walk(r.pointer(pointer).unwrap(), o.pointer(pointer).unwrap(), "", &mut diffs);
 
-    let fixes: Vec<_> = sei_api::crd::FIXES
-        .iter()
-        .filter(|f| f.kind == kind)
-        .collect();
-    let unexplained: Vec<_> = diffs
-        .iter()
-        .filter(|d| {
-            !fixes
-                .iter()
-                .any(|f| f.path == d.path && f.keyword == d.keyword)
-        })
-        .collect();
-    assert!(
-        unexplained.is_empty(),
-        "{kind}: unexplained schema differences from the reference:\n{unexplained:#?}"
-    );
+    let fixes: Vec<_> = sei_api::crd::FIXES.iter().filter(|f| f.kind == kind).collect();
+    let unexplained: Vec<_> =
+        diffs.iter().filter(|d| !fixes.iter().any(|f| f.path == d.path && f.keyword == d.keyword)).collect();
+    assert!(unexplained.is_empty(), "{kind}: unexplained schema differences from the reference:\n{unexplained:#?}");
     for fix in fixes {
         assert!(
-            diffs
-                .iter()
-                .any(|d| d.path == fix.path && d.keyword == fix.keyword),
+            diffs.iter().any(|d| d.path == fix.path && d.keyword == fix.keyword),
             "{kind}: FIXES lists {} {} but the schemas agree there; remove the entry",
             fix.path,
             fix.keyword
@@ -191,25 +145,15 @@ fn walker_reports_a_changed_bound_and_a_missing_field() {
         "a": {"type": "integer", "minimum": 2.0}}});
     let mut diffs = Vec::new();
     walk(&reference, &ours, "", &mut diffs);
-    let keys: Vec<_> = diffs
-        .iter()
-        .map(|d| (d.path.as_str(), d.keyword.as_str()))
-        .collect();
+    let keys: Vec<_> = diffs.iter().map(|d| (d.path.as_str(), d.keyword.as_str())).collect();
     assert_eq!(keys, vec![(".a", "minimum"), (".b", "field")]);
 }
 
 #[test]
 fn every_fix_is_documented() {
-    let doc = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/api-compatibility.md"
-    ))
-    .expect("docs/api-compatibility.md exists");
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/api-compatibility.md"))
+        .expect("docs/api-compatibility.md exists");
     for fix in sei_api::crd::FIXES {
-        assert!(
-            doc.contains(fix.path),
-            "docs/api-compatibility.md does not mention {}",
-            fix.path
-        );
+        assert!(doc.contains(fix.path), "docs/api-compatibility.md does not mention {}", fix.path);
     }
 }

@@ -50,15 +50,11 @@ fn reference_node() -> serde_json::Value {
 #[test]
 fn a_reference_node_status_round_trips_unchanged() {
     let original = reference_node();
-    let node: SeiNode =
-        serde_json::from_value(original.clone()).expect("reads the reference shape");
+    let node: SeiNode = serde_json::from_value(original.clone()).expect("reads the reference shape");
     let plan = node.status.as_ref().unwrap().plan.as_ref().unwrap();
     assert_eq!(plan.phase, PlanPhase::Failed);
     assert_eq!(plan.tasks[2].status, TaskStatus::Pending);
-    assert_eq!(
-        plan.tasks[2].params.as_ref().unwrap()["Overrides"]["evm.http_port"],
-        "8545"
-    );
+    assert_eq!(plan.tasks[2].params.as_ref().unwrap()["Overrides"]["evm.http_port"], "8545");
     assert_eq!(node.spec.mode(), "full");
     assert_eq!(serde_json::to_value(&node).unwrap(), original);
 }
@@ -79,18 +75,11 @@ fn absent_fields_are_omitted_not_written_as_null() {
 fn mode_follows_the_reference_precedence() {
     let mode = |spec: serde_json::Value| {
         let mut full = json!({"chainId": "c", "image": "i"});
-        full.as_object_mut()
-            .unwrap()
-            .extend(spec.as_object().unwrap().clone());
-        serde_json::from_value::<sei_api::SeiNodeSpec>(full)
-            .unwrap()
-            .mode()
+        full.as_object_mut().unwrap().extend(spec.as_object().unwrap().clone());
+        serde_json::from_value::<sei_api::SeiNodeSpec>(full).unwrap().mode()
     };
     assert_eq!(mode(json!({"fullNode": {}})), "full");
-    assert_eq!(
-        mode(json!({"replayer": {"snapshot": {"stateSync": {}}}})),
-        "full"
-    );
+    assert_eq!(mode(json!({"replayer": {"snapshot": {"stateSync": {}}}})), "full");
     assert_eq!(mode(json!({"validator": {}})), "validator");
     assert_eq!(mode(json!({"archive": {}})), "archive");
     // Not valid under the CRD, but the precedence is archive, then validator.

@@ -28,7 +28,7 @@ pub static CHAINS: &[Chain] = &[
         id: "atlantic-2",
         network: "testnet",
         rpc: "https://rpc-testnet.sei-apis.com",
-        genesis_time: "2023-02-22T23:45:12.575885043Z",
+        genesis_time: "2023-02-24T01:00:00.000000000Z",
         // The corrected file that matches the live chain, not the one of sei-config v0.0.13.
         sha256: "d78c35f55c5263108d56f638b26255c714a36e0800f2dcf57136ecb9042e7772",
         genesis: include_bytes!("../genesis/atlantic-2.json"),
@@ -58,11 +58,7 @@ pub fn genesis(id: &str) -> Result<&'static [u8], ConfigError> {
     let chain = lookup(id).ok_or_else(|| ConfigError::UnknownChain(id.to_string()))?;
     let actual = hex(&Sha256::digest(chain.genesis));
     if actual != chain.sha256 {
-        return Err(ConfigError::CorruptGenesis {
-            chain: id.into(),
-            actual,
-            expected: chain.sha256.into(),
-        });
+        return Err(ConfigError::CorruptGenesis { chain: id.into(), actual, expected: chain.sha256.into() });
     }
     Ok(chain.genesis)
 }
@@ -81,10 +77,8 @@ mod tests {
             let bytes = genesis(id).unwrap();
             let doc: serde_json::Value = serde_json::from_slice(bytes).unwrap();
             assert_eq!(doc["chain_id"], id);
+            assert_eq!(doc["genesis_time"], lookup(id).unwrap().genesis_time, "{id}");
         }
-        assert!(matches!(
-            genesis("sei-devnet-9"),
-            Err(ConfigError::UnknownChain(_))
-        ));
+        assert!(matches!(genesis("sei-devnet-9"), Err(ConfigError::UnknownChain(_))));
     }
 }

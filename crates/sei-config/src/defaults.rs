@@ -17,44 +17,27 @@ pub struct Host {
 impl Host {
     /// This machine.
     pub fn detect() -> Host {
-        let cpus = std::thread::available_parallelism()
-            .map(usize::from)
-            .unwrap_or(1);
-        let name = gethostname::gethostname()
-            .to_string_lossy()
-            .trim()
-            .to_string();
-        Host {
-            cpus,
-            hostname: if name.is_empty() {
-                "anonymous".into()
-            } else {
-                name
-            },
-        }
+        let cpus = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+        let name = gethostname::gethostname().to_string_lossy().trim().to_string();
+        Host { cpus, hostname: if name.is_empty() { "anonymous".into() } else { name } }
     }
 
     /// A fixed host, for tests and reproducible renders.
     pub fn fixed(cpus: usize, hostname: &str) -> Host {
-        Host {
-            cpus,
-            hostname: hostname.into(),
-        }
+        Host { cpus, hostname: hostname.into() }
     }
 }
 
 /// The value of a base default of a `kind` field on `host`.
 pub fn resolve_default(def: Def, kind: Kind, host: &Host) -> Value {
-    let twice = (2 * host.cpus) as i64;
+    let twice = i64::try_from(host.cpus.max(1)).unwrap_or(i64::MAX).saturating_mul(2);
     match def {
         Def::Str(s) => Value::Str(s.into()),
         Def::Bool(b) => Value::Bool(b),
         Def::Int(n) => Value::Int(n),
         Def::Uint(n) => Value::Uint(n),
         Def::Float(x) => Value::Float(x),
-        Def::Duration(d) => {
-            Value::Duration(GoDuration::parse(d).expect("registry durations are valid"))
-        }
+        Def::Duration(d) => Value::Duration(GoDuration::parse(d).expect("registry durations are valid")),
         Def::List(items) => Value::List(Some(items.iter().map(|s| s.to_string()).collect())),
         Def::Unset if kind == Kind::OptBool => Value::OptBool(None),
         Def::Unset => Value::List(None),
@@ -84,10 +67,8 @@ const NO_CLIENT_APIS: [(&str, Def); 6] = [
     ("evm.ws_enabled", Def::Bool(false)),
 ];
 
-const VALIDATOR: &[(&str, Def)] = &[
-    ("tx_index.indexer", Def::List(&["null"])),
-    ("network.p2p.allow_duplicate_ip", Def::Bool(false)),
-];
+const VALIDATOR: &[(&str, Def)] =
+    &[("tx_index.indexer", Def::List(&["null"])), ("network.p2p.allow_duplicate_ip", Def::Bool(false))];
 
 const SEED: &[(&str, Def)] = &[
     ("tx_index.indexer", Def::List(&["null"])),
@@ -123,14 +104,8 @@ const ARCHIVE: &[(&str, Def)] = &[
     ("storage.receipt_store.prune_interval_seconds", Def::Int(0)),
     ("evm.max_trace_lookback_blocks", Def::Int(-1)),
     ("storage.state_commit.async_commit_buffer", Def::Int(100)),
-    (
-        "storage.state_commit.memiavl.snapshot_keep_recent",
-        Def::Uint(1),
-    ),
-    (
-        "storage.state_commit.memiavl.snapshot_min_time_interval",
-        Def::Uint(20_000),
-    ),
+    ("storage.state_commit.memiavl.snapshot_keep_recent", Def::Uint(1)),
+    ("storage.state_commit.memiavl.snapshot_min_time_interval", Def::Uint(20_000)),
 ];
 
 /// The blocks applied, in order, for `mode`.
@@ -146,19 +121,13 @@ fn blocks(mode: Mode) -> Vec<&'static [(&'static str, Def)]> {
 
 /// The complete default configuration of `mode` on `host`.
 pub fn defaults(mode: Mode, host: &Host) -> NodeConfig {
-    let mut cfg = NodeConfig::from_values(
-        FIELDS
-            .iter()
-            .map(|f| (f.key, resolve_default(f.default, f.kind, host))),
-    );
+    let mut cfg = NodeConfig::from_values(FIELDS.iter().map(|f| (f.key, resolve_default(f.default, f.kind, host))));
     for block in blocks(mode) {
         for (key, def) in block {
             let kind = lookup(key).expect("mode blocks name valid fields").kind;
-            cfg.set(key, resolve_default(*def, kind, host))
-                .expect("mode blocks fit their fields");
+            cfg.set(key, resolve_default(*def, kind, host)).expect("mode blocks fit their fields");
         }
     }
-    cfg.set("mode", Value::Str(mode.as_str().into()))
-        .expect("mode is a field");
+    cfg.set("mode", Value::Str(mode.as_str().into())).expect("mode is a field");
     cfg
 }

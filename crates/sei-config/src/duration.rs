@@ -41,25 +41,19 @@ impl GoDuration {
         }
         let mut total: u128 = 0;
         while !rest.is_empty() {
-            let digits = rest
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(rest.len());
+            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
             let whole = &rest[..digits];
             rest = &rest[digits..];
             let mut frac = "";
             if let Some(after) = rest.strip_prefix('.') {
-                let n = after
-                    .find(|c: char| !c.is_ascii_digit())
-                    .unwrap_or(after.len());
+                let n = after.find(|c: char| !c.is_ascii_digit()).unwrap_or(after.len());
                 frac = &after[..n];
                 rest = &after[n..];
             }
             if whole.is_empty() && frac.is_empty() {
                 return Err(err("expected a number"));
             }
-            let unit_len = rest
-                .find(|c: char| c.is_ascii_digit() || c == '.')
-                .unwrap_or(rest.len());
+            let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
             let unit = match &rest[..unit_len] {
                 "ns" => NS,
                 "us" | "µs" | "μs" => US,
@@ -71,11 +65,7 @@ impl GoDuration {
                 other => return Err(err(&format!("unknown unit {other:?}"))),
             };
             rest = &rest[unit_len..];
-            let whole: u128 = if whole.is_empty() {
-                0
-            } else {
-                whole.parse().map_err(|_| err("overflow"))?
-            };
+            let whole: u128 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| err("overflow"))? };
             let mut value = whole.checked_mul(unit).ok_or_else(|| err("overflow"))?;
             let mut scale = unit;
             for d in frac.bytes() {
@@ -84,19 +74,11 @@ impl GoDuration {
             }
             total = total.checked_add(value).ok_or_else(|| err("overflow"))?;
         }
-        let limit = if negative {
-            i64::MAX as u128 + 1
-        } else {
-            i64::MAX as u128
-        };
+        let limit = if negative { i64::MAX as u128 + 1 } else { i64::MAX as u128 };
         if total > limit {
             return Err(err("overflow"));
         }
-        let signed = if negative {
-            (total as i128).wrapping_neg() as i64
-        } else {
-            total as i64
-        };
+        let signed = if negative { (total as i128).wrapping_neg() as i64 } else { total as i64 };
         Ok(GoDuration(signed))
     }
 }
@@ -187,16 +169,7 @@ mod tests {
         ] {
             assert_eq!(GoDuration::parse(text), Ok(GoDuration(ns)), "{text}");
         }
-        for bad in [
-            "",
-            "5",
-            "s",
-            "1x",
-            "1.s.",
-            "abc",
-            "1h 2m",
-            "99999999999999h",
-        ] {
+        for bad in ["", "5", "s", "1x", "1.s.", "abc", "1h 2m", "99999999999999h"] {
             assert!(GoDuration::parse(bad).is_err(), "{bad:?} must fail");
         }
     }

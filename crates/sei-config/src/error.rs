@@ -6,17 +6,9 @@ pub enum ConfigError {
     #[error("unknown override key {0:?} (keys are dotted snake_case paths such as evm.http_port)")]
     UnknownKey(String),
     #[error("{key}: expected a {expected} value, got {value}")]
-    WrongType {
-        key: String,
-        expected: &'static str,
-        value: String,
-    },
+    WrongType { key: String, expected: &'static str, value: String },
     #[error("applying override {key:?}={value:?}: {reason}")]
-    Override {
-        key: String,
-        value: String,
-        reason: String,
-    },
+    Override { key: String, value: String, reason: String },
     #[error("mode is required for a full (non-incremental) render")]
     ModeRequired,
     #[error(transparent)]
@@ -24,18 +16,11 @@ pub enum ConfigError {
     #[error("incremental resolution needs the current configuration")]
     NoCurrentConfig,
     #[error("{file}: {key}: {reason}")]
-    BadFileValue {
-        file: PathBuf,
-        key: String,
-        reason: String,
-    },
+    BadFileValue { file: PathBuf, key: String, reason: String },
     #[error("{file}: {reason}")]
     BadFile { file: PathBuf, reason: String },
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("migration: {0}")]
     Migration(String),
     #[error(
@@ -43,9 +28,5 @@ pub enum ConfigError {
     )]
     UnknownChain(String),
     #[error("embedded genesis of {chain} is corrupt: SHA-256 {actual}, expected {expected}")]
-    CorruptGenesis {
-        chain: String,
-        actual: String,
-        expected: String,
-    },
+    CorruptGenesis { chain: String, actual: String, expected: String },
 }

@@ -49,11 +49,7 @@ pub struct ConfigResult {
 impl ConfigIntent {
     fn version(&self) -> i64 {
         // 0 means "current"; a negative version is refused rather than silently replaced.
-        if self.target_version == 0 {
-            CURRENT_VERSION
-        } else {
-            self.target_version
-        }
+        if self.target_version == 0 { CURRENT_VERSION } else { self.target_version }
     }
 
     /// Checks the intent without resolving it: mode, version range and that every override
@@ -61,11 +57,7 @@ impl ConfigIntent {
     pub fn validate(&self) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         let mut error = |field: &str, message: String| {
-            out.push(Diagnostic {
-                severity: Severity::Error,
-                field: field.into(),
-                message,
-            })
+            out.push(Diagnostic { severity: Severity::Error, field: field.into(), message })
         };
         if !self.incremental {
             if self.mode.is_empty() {
@@ -78,10 +70,7 @@ impl ConfigIntent {
         if v < 1 {
             error("targetVersion", format!("must be >= 1, got {v}"));
         } else if v > CURRENT_VERSION {
-            error(
-                "targetVersion",
-                format!("{v} is newer than the supported version {CURRENT_VERSION}"),
-            );
+            error("targetVersion", format!("{v} is newer than the supported version {CURRENT_VERSION}"));
         }
         for key in self.overrides.keys() {
             if lookup(key).is_none() {
@@ -95,11 +84,7 @@ impl ConfigIntent {
 /// Resolves `intent`: from the mode's defaults, or (incremental) from `current`; then the
 /// overrides; then validation. Versions above the supported one are refused rather than
 /// written (the reference wrote them).
-pub fn resolve(
-    intent: &ConfigIntent,
-    current: Option<&NodeConfig>,
-    host: &Host,
-) -> Result<ConfigResult, ConfigError> {
+pub fn resolve(intent: &ConfigIntent, current: Option<&NodeConfig>, host: &Host) -> Result<ConfigResult, ConfigError> {
     let mut cfg = if intent.incremental {
         let mut cfg = current.ok_or(ConfigError::NoCurrentConfig)?.clone();
         if !intent.mode.is_empty() {
@@ -115,7 +100,14 @@ pub fn resolve(
         cfg
     };
     apply_overrides(&mut cfg, &intent.overrides)?;
-    let diagnostics = validate(&cfg, CURRENT_VERSION);
+    let mut diagnostics = validate(&cfg, CURRENT_VERSION);
+    if intent.incremental && intent.version() != CURRENT_VERSION {
+        diagnostics.push(Diagnostic {
+            severity: Severity::Error,
+            field: "targetVersion".into(),
+            message: format!("{} is not supported (only {CURRENT_VERSION})", intent.version()),
+        });
+    }
     let valid = is_valid(&diagnostics);
     Ok(ConfigResult {
         version: cfg.version(),

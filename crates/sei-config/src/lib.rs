@@ -35,8 +35,6 @@ pub use migrate::{Migration, MigrationReport, Migrations};
 pub use mode::*;
 pub use model::{CURRENT_VERSION, NodeConfig};
 pub use overrides::{apply_one, apply_overrides, resolve_env, snapshot_generation_overrides};
-pub use toml_io::{
-    apply_to_document, read_files, read_from_dir, render, write_files, write_to_dir,
-};
+pub use toml_io::{apply_to_document, read_files, read_from_dir, render, write_files, write_to_dir};
 pub use validate::{Diagnostic, Severity, is_valid, validate};
 pub use value::{Kind, Value};

@@ -29,11 +29,8 @@ impl Migrations {
     pub fn new(mut steps: Vec<Migration>) -> Result<Self, ConfigError> {
         steps.sort_by_key(|m| m.from);
         for m in &steps {
-            if m.to != m.from + 1 {
-                return Err(ConfigError::Migration(format!(
-                    "step {}->{} must go up by exactly one",
-                    m.from, m.to
-                )));
+            if m.from.checked_add(1) != Some(m.to) {
+                return Err(ConfigError::Migration(format!("step {}->{} must go up by exactly one", m.from, m.to)));
             }
         }
         for w in steps.windows(2) {
@@ -53,26 +50,23 @@ impl Migrations {
     }
 
     /// Migrates `cfg` to `target`, then validates it with `target` as the ceiling.
-    pub fn migrate(
-        &self,
-        cfg: &mut NodeConfig,
-        target: i64,
-    ) -> Result<MigrationReport, ConfigError> {
+    pub fn migrate(&self, cfg: &mut NodeConfig, target: i64) -> Result<MigrationReport, ConfigError> {
         let from = cfg.version();
+        if from == target {
+            return Ok(MigrationReport { from, to: target, steps: Vec::new(), diagnostics: Vec::new() });
+        }
         if from > target {
-            return Err(ConfigError::Migration(format!(
-                "cannot downgrade from version {from} to {target}"
-            )));
+            return Err(ConfigError::Migration(format!("cannot downgrade from version {from} to {target}")));
         }
         let mut steps = Vec::new();
         while cfg.version() < target {
             let v = cfg.version();
-            let step =
-                self.0.iter().find(|m| m.from == v).ok_or_else(|| {
-                    ConfigError::Migration(format!("no migration from version {v}"))
-                })?;
-            (step.apply)(cfg)
-                .map_err(|e| ConfigError::Migration(format!("{}->{}: {e}", step.from, step.to)))?;
+            let step = self
+                .0
+                .iter()
+                .find(|m| m.from == v)
+                .ok_or_else(|| ConfigError::Migration(format!("no migration from version {v}")))?;
+            (step.apply)(cfg).map_err(|e| ConfigError::Migration(format!("{}->{}: {e}", step.from, step.to)))?;
             if cfg.version() != step.to {
                 return Err(ConfigError::Migration(format!(
                     "{}->{} did not set version {}",
@@ -85,18 +79,9 @@ impl Migrations {
         if !is_valid(&diagnostics) {
             return Err(ConfigError::Migration(format!(
                 "result is invalid: {}",
-                diagnostics
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                diagnostics.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
             )));
         }
-        Ok(MigrationReport {
-            from,
-            to: target,
-            steps,
-            diagnostics,
-        })
+        Ok(MigrationReport { from, to: target, steps, diagnostics })
     }
 }

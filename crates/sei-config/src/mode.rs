@@ -64,12 +64,11 @@ impl Mode {
         matches!(self, Mode::Full | Mode::Archive)
     }
 
-    /// Ports the node listens on in this mode. Seed nodes listen on P2P (the reference
-    /// listed none for them).
+    /// Ports the node listens on in this mode. Seeds listen on P2P and metrics like
+    /// validators (the reference listed none for them).
     pub fn ports(self) -> Vec<(&'static str, u16)> {
         match self {
-            Mode::Validator => vec![("p2p", PORT_P2P), ("metrics", PORT_METRICS)],
-            Mode::Seed => vec![("p2p", PORT_P2P)],
+            Mode::Validator | Mode::Seed => vec![("p2p", PORT_P2P), ("metrics", PORT_METRICS)],
             Mode::Full | Mode::Archive => NODE_PORTS.to_vec(),
         }
     }
@@ -89,9 +88,6 @@ pub struct InvalidMode(pub String);
 impl FromStr for Mode {
     type Err = InvalidMode;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ALL_MODES
-            .into_iter()
-            .find(|m| m.as_str() == s)
-            .ok_or_else(|| InvalidMode(s.to_string()))
+        ALL_MODES.into_iter().find(|m| m.as_str() == s).ok_or_else(|| InvalidMode(s.to_string()))
     }
 }

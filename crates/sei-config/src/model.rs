@@ -19,9 +19,7 @@ pub const CURRENT_VERSION: i64 = 1;
 
 impl NodeConfig {
     pub(crate) fn from_values(values: impl IntoIterator<Item = (&'static str, Value)>) -> Self {
-        NodeConfig {
-            values: values.into_iter().collect(),
-        }
+        NodeConfig { values: values.into_iter().collect() }
     }
 
     /// The value of a field (`None` for an unknown key).
@@ -105,8 +103,6 @@ impl NodeConfig {
 
     /// Keys whose values differ from `other`, with (ours, theirs).
     pub fn diff<'a>(&'a self, other: &'a NodeConfig) -> Vec<(&'static str, &'a Value, &'a Value)> {
-        self.iter()
-            .filter_map(|(k, v)| other.get(k).filter(|o| *o != v).map(|o| (k, v, o)))
-            .collect()
+        self.iter().filter_map(|(k, v)| other.get(k).filter(|o| *o != v).map(|o| (k, v, o))).collect()
     }
 }

@@ -9,10 +9,7 @@ use crate::value::Value;
 
 /// Applies overrides in key order (so the result never depends on map order). The first
 /// invalid one aborts with an error naming the key, the value and why.
-pub fn apply_overrides(
-    cfg: &mut NodeConfig,
-    overrides: &BTreeMap<String, String>,
-) -> Result<(), ConfigError> {
+pub fn apply_overrides(cfg: &mut NodeConfig, overrides: &BTreeMap<String, String>) -> Result<(), ConfigError> {
     for (key, text) in overrides {
         apply_one(cfg, key, text)?;
     }
@@ -36,10 +33,7 @@ pub fn apply_one(cfg: &mut NodeConfig, key: &str, text: &str) -> Result<(), Conf
 /// would make seid prune receipts and blocks).
 pub fn snapshot_generation_overrides(keep_recent: u32, archive: bool) -> BTreeMap<String, String> {
     let mut out: BTreeMap<String, String> = [
-        (
-            "storage.snapshot_interval",
-            crate::mode::DEFAULT_SNAPSHOT_INTERVAL.to_string(),
-        ),
+        ("storage.snapshot_interval", crate::mode::DEFAULT_SNAPSHOT_INTERVAL.to_string()),
         ("storage.snapshot_keep_recent", keep_recent.to_string()),
         ("network.p2p.max_connections", "500".to_string()),
         ("network.p2p.send_rate", "20971520".to_string()),
@@ -62,10 +56,7 @@ pub fn snapshot_generation_overrides(keep_recent: u32, archive: bool) -> BTreeMa
 
 /// Applies `SEI_<KEY>` variables (and the deprecated `SEID_<KEY>`, which `SEI_` beats).
 /// Bad values and deprecated names become warnings; nothing fails.
-pub fn resolve_env(
-    cfg: &mut NodeConfig,
-    vars: impl IntoIterator<Item = (String, String)>,
-) -> Vec<String> {
+pub fn resolve_env(cfg: &mut NodeConfig, vars: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
     let vars: BTreeMap<String, String> = vars.into_iter().collect();
     let mut warnings = Vec::new();
     for field in FIELDS {

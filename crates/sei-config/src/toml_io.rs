@@ -21,17 +21,14 @@ fn to_toml(value: &Value) -> Option<TomlValue> {
         Value::Str(s) => s.as_str().into(),
         Value::Bool(b) => (*b).into(),
         Value::Int(n) => (*n).into(),
-        // Values above i64::MAX cannot be written as TOML integers.
+        // Parsing caps unsigned values at i64::MAX, the largest TOML integer.
         Value::Uint(n) => i64::try_from(*n).unwrap_or(i64::MAX).into(),
         Value::Float(x) => (*x).into(),
         Value::Duration(d) => d.to_string().into(),
         Value::List(None) | Value::OptBool(None) => return None,
         Value::List(Some(items)) => TomlValue::Array(items.iter().map(String::as_str).collect()),
         Value::Pairs(pairs) => TomlValue::Array(
-            pairs
-                .iter()
-                .map(|(k, v)| TomlValue::Array([k.as_str(), v.as_str()].into_iter().collect()))
-                .collect(),
+            pairs.iter().map(|(k, v)| TomlValue::Array([k.as_str(), v.as_str()].into_iter().collect())).collect(),
         ),
         Value::OptBool(Some(b)) => (*b).into(),
     })
@@ -43,20 +40,10 @@ fn slot_value(cfg: &NodeConfig, src: Src) -> Option<TomlValue> {
         Src::Fixed(s) => Some(s.into()),
         Src::Field(key) => to_toml(cfg.get(key)?),
         Src::NonEmpty(key) => Some(cfg.str(key)).filter(|s| !s.is_empty()).map(Into::into),
-        Src::CommaJoined(key) => Some(
-            cfg.list(key)
-                .map(|l| l.join(","))
-                .unwrap_or_default()
-                .into(),
-        ),
+        Src::CommaJoined(key) => Some(cfg.list(key).map(|l| l.join(",")).unwrap_or_default().into()),
         Src::TendermintMode => {
             let mode = cfg.mode_str();
-            Some(
-                mode.parse::<Mode>()
-                    .map(Mode::tendermint_mode)
-                    .unwrap_or(mode)
-                    .into(),
-            )
+            Some(mode.parse::<Mode>().map(Mode::tendermint_mode).unwrap_or(mode).into())
         }
     }
 }
@@ -65,11 +52,13 @@ fn slot_value(cfg: &NodeConfig, src: Src) -> Option<TomlValue> {
 /// missing keys and tables are appended, omitted slots are removed.
 pub fn apply_to_document(cfg: &NodeConfig, file: File, doc: &mut DocumentMut) {
     for name in tables(file) {
-        if !doc.contains_table(name) {
-            let mut t = Table::new();
-            t.set_implicit(false);
-            doc.insert(name, Item::Table(t));
-        }
+        let table = match doc.remove(name) {
+            Some(Item::Table(t)) => t,
+            // An inline table becomes a standard one, keeping every key.
+            Some(Item::Value(TomlValue::InlineTable(t))) => t.into_table(),
+            _ => Table::new(),
+        };
+        doc.insert(name, Item::Table(table));
     }
     for (table, key, src) in file.layout() {
         let target: &mut Table = match table {
@@ -112,16 +101,12 @@ fn from_toml(kind: Kind, item: &TomlValue) -> Result<Value, String> {
     let text = |v: &TomlValue| v.as_str().map(str::to_string);
     match (kind, item) {
         (Kind::Str, TomlValue::String(s)) => Ok(Value::Str(s.value().clone())),
-        (Kind::Bool | Kind::OptBool, TomlValue::Boolean(b)) => Ok(if kind == Kind::Bool {
-            Value::Bool(*b.value())
-        } else {
-            Value::OptBool(Some(*b.value()))
-        }),
-        (Kind::Int, TomlValue::Integer(n)) => Ok(Value::Int(*n.value())),
-        (Kind::Uint | Kind::Uint16, TomlValue::Integer(n)) => {
-            Value::parse(kind, &n.value().to_string())
+        (Kind::Bool | Kind::OptBool, TomlValue::Boolean(b)) => {
+            Ok(if kind == Kind::Bool { Value::Bool(*b.value()) } else { Value::OptBool(Some(*b.value())) })
         }
-        (Kind::Float, TomlValue::Float(x)) => Ok(Value::Float(*x.value())),
+        (Kind::Int, TomlValue::Integer(n)) => Ok(Value::Int(*n.value())),
+        (Kind::Uint | Kind::Uint16, TomlValue::Integer(n)) => Value::parse(kind, &n.value().to_string()),
+        (Kind::Float, TomlValue::Float(x)) if x.value().is_finite() => Ok(Value::Float(*x.value())),
         (Kind::Float, TomlValue::Integer(n)) => Ok(Value::Float(*n.value() as f64)),
         (Kind::List, TomlValue::Array(a)) => a
             .iter()
@@ -131,12 +116,10 @@ fn from_toml(kind: Kind, item: &TomlValue) -> Result<Value, String> {
         (Kind::Pairs, TomlValue::Array(a)) => a
             .iter()
             .map(|pair| {
-                match pair
-                    .as_array()
-                    .map(|p| p.iter().filter_map(text).collect::<Vec<_>>())
-                {
-                    Some(p) if p.len() == 2 => Ok((p[0].clone(), p[1].clone())),
-                    _ => Err(format!("expected a list of [key, value] pairs, got {a}")),
+                let strings = pair.as_array().map(|p| p.iter().map(text).collect::<Option<Vec<_>>>());
+                match strings {
+                    Some(Some(p)) if p.len() == 2 => Ok((p[0].clone(), p[1].clone())),
+                    _ => Err(format!("expected a list of [key, value] string pairs, got {a}")),
                 }
             })
             .collect::<Result<_, _>>()
@@ -144,31 +127,17 @@ fn from_toml(kind: Kind, item: &TomlValue) -> Result<Value, String> {
         (_, TomlValue::String(s)) if kind != Kind::List && kind != Kind::Pairs => {
             let s = s.value();
             if s.trim().is_empty() && kind != Kind::OptBool {
-                return Err(format!(
-                    "expected a {} value, got an empty string",
-                    kind.name()
-                ));
+                return Err(format!("expected a {} value, got an empty string", kind.name()));
             }
             Value::parse(kind, s)
         }
-        (_, other) => Err(format!(
-            "expected a {} value, got {}",
-            kind.name(),
-            other.to_string().trim()
-        )),
+        (_, other) => Err(format!("expected a {} value, got {}", kind.name(), other.to_string().trim())),
     }
 }
 
 fn parse_file(path: &Path) -> Result<DocumentMut, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-        path: path.into(),
-        source,
-    })?;
-    text.parse::<DocumentMut>()
-        .map_err(|e| ConfigError::BadFile {
-            file: path.into(),
-            reason: e.to_string(),
-        })
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.into(), source })?;
+    text.parse::<DocumentMut>().map_err(|e| ConfigError::BadFile { file: path.into(), reason: e.to_string() })
 }
 
 fn lookup_slot<'d>(doc: &'d DocumentMut, table: Option<&str>, key: &str) -> Option<&'d Item> {
@@ -187,22 +156,15 @@ pub fn read_from_dir(home: &Path, host: &Host) -> Result<NodeConfig, ConfigError
 /// the defaults of the mode the files declare (`[sei] mode`, else config.toml `mode`, else
 /// `full`); keys the model does not know are ignored.
 pub fn read_files(dir: &Path, host: &Host) -> Result<NodeConfig, ConfigError> {
-    let docs = [
-        (File::Config, dir.join("config.toml")),
-        (File::App, dir.join("app.toml")),
-    ]
-    .map(|(file, path)| parse_file(&path).map(|doc| (file, path, doc)));
+    let docs = [(File::Config, dir.join("config.toml")), (File::App, dir.join("app.toml"))]
+        .map(|(file, path)| parse_file(&path).map(|doc| (file, path, doc)));
     let [config, app] = docs;
     let (config, app) = (config?, app?);
 
     let declared = |doc: &DocumentMut, table: Option<&str>| {
-        lookup_slot(doc, table, "mode")
-            .and_then(Item::as_str)
-            .and_then(|m| m.parse::<Mode>().ok())
+        lookup_slot(doc, table, "mode").and_then(Item::as_str).and_then(|m| m.parse::<Mode>().ok())
     };
-    let mode = declared(&app.2, Some("sei"))
-        .or_else(|| declared(&config.2, None))
-        .unwrap_or(Mode::Full);
+    let mode = declared(&app.2, Some("sei")).or_else(|| declared(&config.2, None)).unwrap_or(Mode::Full);
     let mut cfg = defaults(mode, host);
 
     // config.toml first: where a field is written to both files, app.toml's copy wins.
@@ -217,25 +179,15 @@ pub fn read_files(dir: &Path, host: &Host) -> Result<NodeConfig, ConfigError> {
             let kind = lookup(field_key).expect("layout names fields").kind;
             let bad = |reason: String| ConfigError::BadFileValue {
                 file: path.clone(),
-                key: table
-                    .map(|t| format!("[{t}] {key}"))
-                    .unwrap_or_else(|| key.to_string()),
+                key: table.map(|t| format!("[{t}] {key}")).unwrap_or_else(|| key.to_string()),
                 reason,
             };
-            let item = item
-                .as_value()
-                .ok_or_else(|| bad("expected a value, found a table".into()))?;
+            let item = item.as_value().ok_or_else(|| bad("expected a value, found a table".into()))?;
             let value = match src {
                 Src::CommaJoined(_) => {
-                    let joined = item
-                        .as_str()
-                        .ok_or_else(|| bad("expected a comma-separated string".into()))?;
-                    let parts: Vec<String> = joined
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|p| !p.is_empty())
-                        .map(String::from)
-                        .collect();
+                    let joined = item.as_str().ok_or_else(|| bad("expected a comma-separated string".into()))?;
+                    let parts: Vec<String> =
+                        joined.split(',').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect();
                     Value::List((!parts.is_empty()).then_some(parts))
                 }
                 _ => from_toml(kind, item).map_err(bad)?,
@@ -243,11 +195,9 @@ pub fn read_files(dir: &Path, host: &Host) -> Result<NodeConfig, ConfigError> {
             cfg.set(field_key, value).map_err(|e| bad(e.to_string()))?;
         }
     }
-    cfg.set("mode", Value::Str(mode.as_str().into()))
-        .expect("mode is a field");
+    cfg.set("mode", Value::Str(mode.as_str().into())).expect("mode is a field");
     if cfg.version() < 1 {
-        cfg.set("version", Value::Int(CURRENT_VERSION))
-            .expect("version is a field");
+        cfg.set("version", Value::Int(CURRENT_VERSION)).expect("version is a field");
     }
     Ok(cfg)
 }
@@ -261,20 +211,18 @@ pub fn write_to_dir(cfg: &NodeConfig, home: &Path) -> Result<(), ConfigError> {
 /// rename, mode 0644). Existing files are edited in place so unknown keys and comments
 /// survive.
 pub fn write_files(cfg: &NodeConfig, dir: &Path) -> Result<(), ConfigError> {
-    let dir = dir.to_path_buf();
-    std::fs::create_dir_all(&dir).map_err(|source| ConfigError::Io {
-        path: dir.clone(),
-        source,
-    })?;
+    std::fs::create_dir_all(dir).map_err(|source| ConfigError::Io { path: dir.to_path_buf(), source })?;
+    // Both documents are prepared before either is written, so a bad existing file leaves
+    // both untouched.
+    let mut rendered = Vec::new();
     for file in [File::Config, File::App] {
         let path = dir.join(file.name());
-        let mut doc = if path.exists() {
-            parse_file(&path)?
-        } else {
-            DocumentMut::new()
-        };
+        let mut doc = if path.exists() { parse_file(&path)? } else { DocumentMut::new() };
         apply_to_document(cfg, file, &mut doc);
-        write_atomic(&path, doc.to_string().as_bytes())?;
+        rendered.push((path, doc.to_string()));
+    }
+    for (path, text) in rendered {
+        write_atomic(&path, text.as_bytes())?;
     }
     Ok(())
 }
@@ -282,21 +230,12 @@ pub fn write_files(cfg: &NodeConfig, dir: &Path) -> Result<(), ConfigError> {
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
-    let io = |source| ConfigError::Io {
-        path: path.into(),
-        source,
-    };
+    let io = |source| ConfigError::Io { path: path.into(), source };
     let dir = path.parent().expect("files live in a directory");
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".sei-config-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io)?;
+    let mut tmp = tempfile::Builder::new().prefix(".sei-config-").suffix(".tmp").tempfile_in(dir).map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(0o644))
-        .map_err(io)?;
+    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
 }

@@ -42,18 +42,10 @@ struct Findings(Vec<Diagnostic>);
 
 impl Findings {
     fn error(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(Diagnostic {
-            severity: Severity::Error,
-            field: field.into(),
-            message: message.into(),
-        });
+        self.0.push(Diagnostic { severity: Severity::Error, field: field.into(), message: message.into() });
     }
     fn warning(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(Diagnostic {
-            severity: Severity::Warning,
-            field: field.into(),
-            message: message.into(),
-        });
+        self.0.push(Diagnostic { severity: Severity::Warning, field: field.into(), message: message.into() });
     }
     fn non_negative(&mut self, cfg: &NodeConfig, keys: &[&str]) {
         for key in keys {
@@ -61,10 +53,7 @@ impl Findings {
             if n < 0 {
                 self.error(
                     key,
-                    format!(
-                        "must be >= 0, got {}",
-                        cfg.get(key).map(ToString::to_string).unwrap_or_default()
-                    ),
+                    format!("must be >= 0, got {}", cfg.get(key).map(ToString::to_string).unwrap_or_default()),
                 );
             }
         }
@@ -81,16 +70,16 @@ pub fn validate(cfg: &NodeConfig, ceiling: i64) -> Vec<Diagnostic> {
     if mode.is_empty() {
         f.error("mode", "must be set (validator, full, seed or archive)");
     } else if mode.parse::<Mode>().is_err() {
-        f.error(
-            "mode",
-            format!("{mode:?} is not one of validator, full, seed, archive"),
-        );
+        f.error("mode", format!("{mode:?} is not one of validator, full, seed, archive"));
     }
     let version = cfg.version();
     if version < 1 {
         f.error("version", format!("must be >= 1, got {version}"));
     } else if version > ceiling {
-        f.error("version", format!("{version} is newer than this tool supports ({ceiling}); upgrade it or migrate the config"));
+        f.error(
+            "version",
+            format!("{version} is newer than this tool supports ({ceiling}); upgrade it or migrate the config"),
+        );
     }
     if cfg.str("chain.min_gas_prices").is_empty() {
         f.error("chain.min_gas_prices", "must not be empty (e.g. 0.01usei)");
@@ -127,48 +116,28 @@ pub fn validate(cfg: &NodeConfig, ceiling: i64) -> Vec<Diagnostic> {
     );
     let drop = cfg.float("mempool.drop_utilisation_threshold");
     if !(0.0..=1.0).contains(&drop) {
-        f.error(
-            "mempool.drop_utilisation_threshold",
-            format!("must be between 0.0 and 1.0, got {drop}"),
-        );
+        f.error("mempool.drop_utilisation_threshold", format!("must be between 0.0 and 1.0, got {drop}"));
     }
     if cfg.bool("state_sync.enable") {
-        let servers = cfg
-            .list("state_sync.rpc_servers")
-            .map_or(0, <[String]>::len);
+        let servers = cfg.list("state_sync.rpc_servers").map_or(0, <[String]>::len);
         if !cfg.bool("state_sync.use_p2p") && servers < 2 {
-            f.error(
-                "state_sync.rpc_servers",
-                format!("state sync over RPC needs at least two servers, got {servers}"),
-            );
+            f.error("state_sync.rpc_servers", format!("state sync over RPC needs at least two servers, got {servers}"));
         }
         if cfg.int("state_sync.trust_period") <= 0 {
-            f.error(
-                "state_sync.trust_period",
-                "must be > 0 when state sync is enabled",
-            );
+            f.error("state_sync.trust_period", "must be > 0 when state sync is enabled");
         }
         if cfg.int("state_sync.trust_height") <= 0 {
-            f.error(
-                "state_sync.trust_height",
-                "must be > 0 when state sync is enabled",
-            );
+            f.error("state_sync.trust_height", "must be > 0 when state sync is enabled");
         }
         let hash = cfg.str("state_sync.trust_hash");
-        if hash.is_empty()
-            || !hash.len().is_multiple_of(2)
-            || !hash.bytes().all(|b| b.is_ascii_hexdigit())
-        {
+        if hash.is_empty() || !hash.len().is_multiple_of(2) || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
             f.error(
                 "state_sync.trust_hash",
                 format!("must be a hex block hash when state sync is enabled, got {hash:?}"),
             );
         }
         if cfg.int("state_sync.fetchers") <= 0 {
-            f.error(
-                "state_sync.fetchers",
-                "must be > 0 when state sync is enabled",
-            );
+            f.error("state_sync.fetchers", "must be > 0 when state sync is enabled");
         }
         if cfg.int("state_sync.backfill_blocks") < 0 {
             f.error("state_sync.backfill_blocks", "must be >= 0");
@@ -176,41 +145,23 @@ pub fn validate(cfg: &NodeConfig, ceiling: i64) -> Vec<Diagnostic> {
     }
     let pruning = cfg.str("storage.pruning");
     if !["default", "nothing", "everything", "custom"].contains(&pruning) {
-        f.error(
-            "storage.pruning",
-            format!("{pruning:?} is not one of default, nothing, everything, custom"),
-        );
+        f.error("storage.pruning", format!("{pruning:?} is not one of default, nothing, everything, custom"));
     }
-    for key in [
-        "storage.state_commit.write_mode",
-        "storage.state_store.write_mode",
-    ] {
+    for key in ["storage.state_commit.write_mode", "storage.state_store.write_mode"] {
         let v = cfg.str(key);
         if !v.is_empty() && !WRITE_MODES.contains(&v) {
-            f.error(
-                key,
-                format!("{v:?} is not one of {}", WRITE_MODES.join(", ")),
-            );
+            f.error(key, format!("{v:?} is not one of {}", WRITE_MODES.join(", ")));
         }
     }
-    for key in [
-        "storage.state_commit.read_mode",
-        "storage.state_store.read_mode",
-    ] {
+    for key in ["storage.state_commit.read_mode", "storage.state_store.read_mode"] {
         let v = cfg.str(key);
         if !v.is_empty() && !READ_MODES.contains(&v) {
-            f.error(
-                key,
-                format!("{v:?} is not one of {}", READ_MODES.join(", ")),
-            );
+            f.error(key, format!("{v:?} is not one of {}", READ_MODES.join(", ")));
         }
     }
     let backend = cfg.str("storage.state_store.backend");
     if !backend.is_empty() && backend != "pebbledb" && backend != "rocksdb" {
-        f.warning(
-            "storage.state_store.backend",
-            format!("{backend:?} is neither pebbledb nor rocksdb"),
-        );
+        f.warning("storage.state_store.backend", format!("{backend:?} is neither pebbledb nor rocksdb"));
     }
     let http = cfg.bool("evm.http_enabled");
     let ws = cfg.bool("evm.ws_enabled");
@@ -221,29 +172,25 @@ pub fn validate(cfg: &NodeConfig, ceiling: i64) -> Vec<Diagnostic> {
         f.error("evm.ws_port", "must be > 0 when EVM WebSocket is enabled");
     }
     if mode == "validator" && (http || ws) {
-        f.warning(
-            "evm",
-            "EVM RPC on a validator is unusual and widens its attack surface",
-        );
+        f.warning("evm", "EVM RPC on a validator is unusual and widens its attack surface");
     }
     let format = cfg.str("logging.format");
     if !["plain", "text", "json"].contains(&format) {
-        f.error(
-            "logging.format",
-            format!("{format:?} is not one of plain, text, json"),
-        );
+        f.error("logging.format", format!("{format:?} is not one of plain, text, json"));
     }
     if pruning == "everything" && cfg.int("storage.snapshot_interval") > 0 {
-        f.error("storage", "snapshots (storage.snapshot_interval > 0) need history that pruning \"everything\" removes");
+        f.error(
+            "storage",
+            "snapshots (storage.snapshot_interval > 0) need history that pruning \"everything\" removes",
+        );
     }
     // Beyond the reference: an archive node that prunes is not an archive node. seid
     // derives receipt retention from min-retain-blocks, which silently deleted receipts.
     if mode == "archive" {
-        for key in [
-            "chain.min_retain_blocks",
-            "storage.receipt_store.keep_recent",
-            "storage.state_store.keep_recent",
-        ] {
+        if pruning != "nothing" {
+            f.error("storage.pruning", format!("must be \"nothing\" on an archive node, got {pruning:?}"));
+        }
+        for key in ["chain.min_retain_blocks", "storage.receipt_store.keep_recent", "storage.state_store.keep_recent"] {
             if cfg.int(key) != 0 {
                 f.error(key, "must be 0 on an archive node, which keeps all history (use mode full to prune)");
             }

@@ -85,23 +85,20 @@ impl Value {
                 if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(format!("expected an integer, got {text:?}"));
                 }
-                t.parse::<i64>()
-                    .map(Value::Int)
-                    .map_err(|_| format!("integer {text:?} is out of range"))
+                t.parse::<i64>().map(Value::Int).map_err(|_| format!("integer {text:?} is out of range"))
             }
             Kind::Uint | Kind::Uint16 => {
-                let digits = t.strip_prefix('+').unwrap_or(t);
-                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(format!("expected a non-negative integer, got {text:?}"));
+                if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(format!("expected a non-negative integer without a sign, got {text:?}"));
                 }
-                let n: u64 = digits
+                // TOML integers are signed 64-bit, so that is the largest value seid can read.
+                let n: u64 = t
                     .parse()
-                    .map_err(|_| format!("integer {text:?} is out of range"))?;
+                    .ok()
+                    .filter(|n| *n <= i64::MAX as u64)
+                    .ok_or_else(|| format!("integer {text:?} is out of range (max {})", i64::MAX))?;
                 if kind == Kind::Uint16 && n > u64::from(u16::MAX) {
-                    return Err(format!(
-                        "{n} overflows a 16-bit unsigned integer (max {})",
-                        u16::MAX
-                    ));
+                    return Err(format!("{n} overflows a 16-bit unsigned integer (max {})", u16::MAX));
                 }
                 Ok(Value::Uint(n))
             }
@@ -127,12 +124,8 @@ impl Value {
                 }
                 t.split(',')
                     .map(|pair| match pair.split_once('=') {
-                        Some((k, v)) if !k.trim().is_empty() => {
-                            Ok((k.trim().to_string(), v.trim().to_string()))
-                        }
-                        _ => Err(format!(
-                            "expected key=value pairs separated by commas, got {text:?}"
-                        )),
+                        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
+                        _ => Err(format!("expected key=value pairs separated by commas, got {text:?}")),
                     })
                     .collect::<Result<_, _>>()
                     .map(Value::Pairs)
@@ -178,12 +171,10 @@ mod tests {
             assert!(Value::parse(Kind::Int, bad).is_err(), "{bad:?}");
         }
         assert!(Value::parse(Kind::Uint, "-1").is_err());
+        assert!(Value::parse(Kind::Uint, "+5").is_err(), "unsigned values take no sign");
+        assert!(Value::parse(Kind::Uint, "18446744073709551615").is_err(), "beyond TOML's integers");
         assert_eq!(Value::parse(Kind::Uint16, "65535"), Ok(Value::Uint(65535)));
-        assert!(
-            Value::parse(Kind::Uint16, "70000")
-                .unwrap_err()
-                .contains("16-bit")
-        );
+        assert!(Value::parse(Kind::Uint16, "70000").unwrap_err().contains("16-bit"));
     }
 
     #[test]
@@ -195,16 +186,10 @@ mod tests {
         }
         assert_eq!(Value::parse(Kind::Bool, "YES"), Ok(Value::Bool(true)));
         assert!(Value::parse(Kind::Bool, "on").is_err());
-        assert_eq!(
-            Value::parse(Kind::List, "kv, null"),
-            Ok(Value::List(Some(vec!["kv".into(), "null".into()])))
-        );
+        assert_eq!(Value::parse(Kind::List, "kv, null"), Ok(Value::List(Some(vec!["kv".into(), "null".into()]))));
         assert_eq!(Value::parse(Kind::List, ""), Ok(Value::List(Some(vec![]))));
         assert!(Value::parse(Kind::List, "a,,b").is_err());
-        assert_eq!(
-            Value::parse(Kind::Pairs, "chain=x"),
-            Ok(Value::Pairs(vec![("chain".into(), "x".into())]))
-        );
+        assert_eq!(Value::parse(Kind::Pairs, "chain=x"), Ok(Value::Pairs(vec![("chain".into(), "x".into())])));
         assert!(Value::parse(Kind::Pairs, "chain").is_err());
         assert_eq!(Value::parse(Kind::OptBool, ""), Ok(Value::OptBool(None)));
     }

@@ -3,10 +3,7 @@
 
 use std::path::Path;
 
-use sei_config::{
-    ConfigError, File, Host, Mode, NodeConfig, Value, apply_one, defaults, read_from_dir,
-    write_to_dir,
-};
+use sei_config::{ConfigError, File, Host, Mode, NodeConfig, Value, apply_one, defaults, read_from_dir, write_to_dir};
 
 fn host() -> Host {
     Host::fixed(2, "node-0")
@@ -43,11 +40,7 @@ fn every_mode_round_trips_through_the_files() {
         }
         write_to_dir(&cfg, dir.path()).unwrap();
         let back = read_from_dir(dir.path(), &host()).unwrap();
-        assert_eq!(
-            back.diff(&cfg),
-            vec![],
-            "{mode}: values changed in the round trip"
-        );
+        assert_eq!(back.diff(&cfg), vec![], "{mode}: values changed in the round trip");
     }
 }
 
@@ -56,17 +49,19 @@ fn files_are_written_atomically_with_mode_0644_and_no_temp_files() {
     use std::os::unix::fs::PermissionsExt;
     let dir = home();
     write_to_dir(&defaults(Mode::Full, &host()), dir.path()).unwrap();
-    let mut names: Vec<_> = std::fs::read_dir(dir.path().join("config"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let mut names: Vec<_> =
+        std::fs::read_dir(dir.path().join("config")).unwrap().map(|e| e.unwrap().file_name()).collect();
     names.sort();
     assert_eq!(names, ["app.toml", "config.toml"]);
-    let mode = std::fs::metadata(dir.path().join("config/app.toml"))
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o644);
+    for name in ["app.toml", "config.toml"] {
+        let mode = std::fs::metadata(dir.path().join("config").join(name)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644, "{name}");
+    }
+    // Rewriting replaces the file (a new inode), so a reader never sees half a file.
+    use std::os::unix::fs::MetadataExt;
+    let before = std::fs::metadata(dir.path().join("config/app.toml")).unwrap().ino();
+    write_to_dir(&defaults(Mode::Archive, &host()), dir.path()).unwrap();
+    assert_ne!(std::fs::metadata(dir.path().join("config/app.toml")).unwrap().ino(), before);
 }
 
 #[test]
@@ -77,10 +72,7 @@ fn an_incremental_write_keeps_unknown_keys_comments_and_order() {
     // An operator (or a newer seid) adds things the model does not know.
     let app_path = dir.path().join("config/app.toml");
     let mut app = std::fs::read_to_string(&app_path).unwrap();
-    app = app.replace(
-        "[evm]\n",
-        "[evm]\n  # tuned for the RPC fleet\n  trace_bake_enabled = true\n",
-    );
+    app = app.replace("[evm]\n", "[evm]\n  # tuned for the RPC fleet\n  trace_bake_enabled = true\n");
     app.push_str("\n[admin_server]\n  address = \"0.0.0.0:9999\" # keep me\n");
     std::fs::write(&app_path, &app).unwrap();
 
@@ -89,24 +81,15 @@ fn an_incremental_write_keeps_unknown_keys_comments_and_order() {
     write_to_dir(&cfg, dir.path()).unwrap();
 
     let after = std::fs::read_to_string(&app_path).unwrap();
-    assert!(
-        after.contains("  # tuned for the RPC fleet\n  trace_bake_enabled = true"),
-        "{after}"
-    );
-    assert!(
-        after.contains("[admin_server]\n  address = \"0.0.0.0:9999\" # keep me"),
-        "{after}"
-    );
+    assert!(after.contains("  # tuned for the RPC fleet\n  trace_bake_enabled = true"), "{after}");
+    assert!(after.contains("[admin_server]\n  address = \"0.0.0.0:9999\" # keep me"), "{after}");
     assert!(after.contains("http_port = 18545"));
     // Every key that was there before is still there, in the same order.
     let keys = |text: &str| -> Vec<String> {
         let doc: toml_edit::DocumentMut = text.parse().unwrap();
         doc.iter()
             .flat_map(|(k, item)| match item.as_table() {
-                Some(t) => t
-                    .iter()
-                    .map(|(tk, _)| format!("{k}.{tk}"))
-                    .collect::<Vec<_>>(),
+                Some(t) => t.iter().map(|(tk, _)| format!("{k}.{tk}")).collect::<Vec<_>>(),
                 None => vec![k.to_string()],
             })
             .collect()
@@ -139,11 +122,7 @@ fn bad_values_in_files_name_the_file_and_key() {
         ("  size = 5000", "  size = \"\"", "[mempool] size"),
         ("  size = 5000", "  size = \"12abc\"", "[mempool] size"),
         ("  pex = true", "  pex = 3", "[p2p] pex"),
-        (
-            "  max-connections = 100",
-            "  max-connections = 70000",
-            "[p2p] max-connections",
-        ),
+        ("  max-connections = 100", "  max-connections = 70000", "[p2p] max-connections"),
     ] {
         std::fs::write(&config_path, good.replace(from, to)).unwrap();
         let err = read_from_dir(dir.path(), &host()).unwrap_err();
@@ -152,19 +131,9 @@ fn bad_values_in_files_name_the_file_and_key() {
         assert!(text.contains("config.toml") && text.contains(key), "{text}");
     }
     std::fs::write(&config_path, "not = [toml").unwrap();
-    assert!(
-        read_from_dir(dir.path(), &host())
-            .unwrap_err()
-            .to_string()
-            .contains("config.toml")
-    );
+    assert!(read_from_dir(dir.path(), &host()).unwrap_err().to_string().contains("config.toml"));
     std::fs::remove_file(&config_path).unwrap();
-    assert!(
-        read_from_dir(dir.path(), &host())
-            .unwrap_err()
-            .to_string()
-            .contains("config.toml")
-    );
+    assert!(read_from_dir(dir.path(), &host()).unwrap_err().to_string().contains("config.toml"));
 }
 
 #[test]
@@ -175,26 +144,42 @@ fn chain_id_and_mode_are_read_back() {
     write_to_dir(&cfg, dir.path()).unwrap();
     let back = read_from_dir(dir.path(), &host()).unwrap();
     assert_eq!(back.chain_id(), "atlantic-2");
-    assert_eq!(
-        back.mode(),
-        Some(Mode::Archive),
-        "[sei] mode wins over config.toml's full"
-    );
+    assert_eq!(back.mode(), Some(Mode::Archive), "[sei] mode wins over config.toml's full");
 }
 
 #[test]
 fn missing_settings_take_the_declared_modes_defaults() {
     let dir = home();
-    write_files(
-        dir.path(),
-        "mode = \"validator\"\n",
-        "[sei]\n  mode = \"validator\"\n",
-    );
+    // Only config.toml says the mode: it is used when app.toml has no [sei] mode.
+    write_files(dir.path(), "mode = \"validator\"\n", "");
     let cfg: NodeConfig = read_from_dir(dir.path(), &host()).unwrap();
     assert_eq!(cfg.diff(&defaults(Mode::Validator, &host())), vec![]);
     let rendered = sei_config::render(&cfg, File::App);
-    assert!(
-        rendered.contains("[receipt-store]"),
-        "every section is written back"
-    );
+    assert!(rendered.contains("[receipt-store]"), "every section is written back");
+}
+
+#[test]
+fn inline_tables_become_tables_and_keep_their_keys() {
+    let dir = home();
+    write_files(dir.path(), "", "sei = { mode = \"full\", extra = 1 }\n");
+    let cfg = read_from_dir(dir.path(), &host()).unwrap();
+    write_to_dir(&cfg, dir.path()).unwrap();
+    let app: toml::Table =
+        toml::from_str(&std::fs::read_to_string(dir.path().join("config/app.toml")).unwrap()).unwrap();
+    assert_eq!(app["sei"]["extra"].as_integer(), Some(1));
+    assert_eq!(app["sei"]["mode"].as_str(), Some("full"));
+}
+
+#[test]
+fn non_finite_floats_and_bad_pairs_in_files_are_errors() {
+    for (config, app, key) in [
+        ("[mempool]\ndrop-priority-threshold = nan\n", "", "drop-priority-threshold"),
+        ("", "[state-commit]\nsc-snapshot-prefetch-threshold = -inf\n", "sc-snapshot-prefetch-threshold"),
+        ("", "[telemetry]\nglobal-labels = [[\"a\", 1]]\n", "global-labels"),
+    ] {
+        let dir = home();
+        write_files(dir.path(), config, app);
+        let err = read_from_dir(dir.path(), &host()).unwrap_err().to_string();
+        assert!(err.contains(key), "{err}");
+    }
 }

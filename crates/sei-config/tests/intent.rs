@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use sei_config::{
-    ConfigError, ConfigIntent, Host, Migration, Migrations, Mode, NodeConfig, Value, apply_one,
-    defaults, resolve, resolve_env,
+    ConfigError, ConfigIntent, Host, Migration, Migrations, Mode, NodeConfig, Value, apply_one, defaults, resolve,
+    resolve_env,
 };
 
 fn host() -> Host {
@@ -15,10 +15,7 @@ fn host() -> Host {
 fn intent(mode: &str, overrides: &[(&str, &str)]) -> ConfigIntent {
     ConfigIntent {
         mode: mode.into(),
-        overrides: overrides
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        overrides: overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         ..Default::default()
     }
 }
@@ -29,30 +26,14 @@ fn the_wire_format_is_the_references() {
         r#"{"mode":"full","overrides":{"evm.http_port":"8545","storage.pruning":"custom"},"targetVersion":0,"incremental":false}"#,
     )
     .unwrap();
-    assert_eq!(
-        i,
-        intent(
-            "full",
-            &[("evm.http_port", "8545"), ("storage.pruning", "custom")]
-        )
-    );
-    assert_eq!(
-        serde_json::to_string(&intent("archive", &[])).unwrap(),
-        r#"{"mode":"archive"}"#
-    );
+    assert_eq!(i, intent("full", &[("evm.http_port", "8545"), ("storage.pruning", "custom")]));
+    assert_eq!(serde_json::to_string(&intent("archive", &[])).unwrap(), r#"{"mode":"archive"}"#);
 }
 
 #[test]
 fn full_resolution_applies_overrides_and_validates() {
-    let r = resolve(
-        &intent(
-            "full",
-            &[("evm.http_port", "18545"), ("chain.chain_id", "pacific-1")],
-        ),
-        None,
-        &host(),
-    )
-    .unwrap();
+    let r = resolve(&intent("full", &[("evm.http_port", "18545"), ("chain.chain_id", "pacific-1")]), None, &host())
+        .unwrap();
     assert!(r.valid);
     let cfg = r.config.unwrap();
     assert_eq!(cfg.get("evm.http_port"), Some(&Value::Int(18545)));
@@ -66,48 +47,17 @@ fn full_resolution_applies_overrides_and_validates() {
 
 #[test]
 fn hard_errors_name_what_is_wrong() {
-    assert!(matches!(
-        resolve(&intent("", &[]), None, &host()),
-        Err(ConfigError::ModeRequired)
-    ));
-    assert!(
-        resolve(&intent("sentry", &[]), None, &host())
-            .unwrap_err()
-            .to_string()
-            .contains("\"sentry\"")
-    );
-    let err = resolve(
-        &intent("full", &[("mempool.max-tx-bytes", "1")]),
-        None,
-        &host(),
-    )
-    .unwrap_err();
+    assert!(matches!(resolve(&intent("", &[]), None, &host()), Err(ConfigError::ModeRequired)));
+    assert!(resolve(&intent("sentry", &[]), None, &host()).unwrap_err().to_string().contains("\"sentry\""));
+    let err = resolve(&intent("full", &[("mempool.max-tx-bytes", "1")]), None, &host()).unwrap_err();
     assert!(err.to_string().contains("mempool.max-tx-bytes"), "{err}");
     let err = resolve(&intent("full", &[("mempool.size", "12abc")]), None, &host()).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        r#"applying override "mempool.size"="12abc": expected an integer, got "12abc""#
-    );
-    let err = resolve(
-        &intent("full", &[("network.p2p.max_connections", "70000")]),
-        None,
-        &host(),
-    )
-    .unwrap_err();
+    assert_eq!(err.to_string(), r#"applying override "mempool.size"="12abc": expected an integer, got "12abc""#);
+    let err = resolve(&intent("full", &[("network.p2p.max_connections", "70000")]), None, &host()).unwrap_err();
     assert!(err.to_string().contains("16-bit"), "{err}");
-    let err = resolve(
-        &intent(
-            "full",
-            &[("consensus.wal_path", "x"), ("evm.checktx_timeout", "5")],
-        ),
-        None,
-        &host(),
-    )
-    .unwrap_err();
-    assert!(
-        err.to_string().contains("evm.checktx_timeout") && err.to_string().contains("missing unit"),
-        "{err}"
-    );
+    let err = resolve(&intent("full", &[("consensus.wal_path", "x"), ("evm.checktx_timeout", "5")]), None, &host())
+        .unwrap_err();
+    assert!(err.to_string().contains("evm.checktx_timeout") && err.to_string().contains("missing unit"), "{err}");
 }
 
 #[test]
@@ -126,10 +76,7 @@ fn list_settings_can_be_overridden() {
             "full",
             &[
                 ("tx_index.indexer", "null"),
-                (
-                    "network.rpc.cors_allowed_origins",
-                    "https://a.example, https://b.example",
-                ),
+                ("network.rpc.cors_allowed_origins", "https://a.example, https://b.example"),
             ],
         ),
         None,
@@ -137,14 +84,8 @@ fn list_settings_can_be_overridden() {
     )
     .unwrap();
     let cfg = r.config.unwrap();
-    assert_eq!(
-        cfg.list("tx_index.indexer"),
-        Some(&["null".to_string()][..])
-    );
-    assert_eq!(
-        cfg.list("network.rpc.cors_allowed_origins").unwrap().len(),
-        2
-    );
+    assert_eq!(cfg.list("tx_index.indexer"), Some(&["null".to_string()][..]));
+    assert_eq!(cfg.list("network.rpc.cors_allowed_origins").unwrap().len(), 2);
     assert!(resolve(&intent("full", &[("evm.deny_list", "a,,b")]), None, &host()).is_err());
 }
 
@@ -155,49 +96,24 @@ fn incremental_resolution_starts_from_the_current_config_without_reapplying_defa
     let mut i = intent("validator", &[("evm.ws_port", "18546")]);
     i.incremental = true;
     let r = resolve(&i, Some(&current), &host()).unwrap();
-    let cfg = r
-        .config
-        .expect("valid, with a warning about EVM on a validator");
+    let cfg = r.config.expect("valid, with a warning about EVM on a validator");
     assert_eq!(cfg.get("mempool.size"), Some(&Value::Int(9000)), "kept");
     assert_eq!(cfg.mode(), Some(Mode::Validator), "mode replaced");
-    assert!(
-        cfg.bool("evm.http_enabled"),
-        "the validator block was not applied"
-    );
+    assert!(cfg.bool("evm.http_enabled"), "the validator block was not applied");
     assert_eq!(cfg.int("evm.ws_port"), 18546);
-    assert!(matches!(
-        resolve(&i, None, &host()),
-        Err(ConfigError::NoCurrentConfig)
-    ));
+    assert!(matches!(resolve(&i, None, &host()), Err(ConfigError::NoCurrentConfig)));
     // Turning a pruning full node into an archive node this way is caught.
     i.mode = "archive".into();
     let r = resolve(&i, Some(&current), &host()).unwrap();
-    assert!(
-        !r.valid
-            && r.diagnostics
-                .iter()
-                .any(|d| d.field == "chain.min_retain_blocks")
-    );
-    let mut only = ConfigIntent {
-        incremental: true,
-        ..Default::default()
-    };
+    assert!(!r.valid && r.diagnostics.iter().any(|d| d.field == "chain.min_retain_blocks"));
+    let mut only = ConfigIntent { incremental: true, ..Default::default() };
     only.overrides = BTreeMap::from([("logging.level".to_string(), "debug".to_string())]);
-    assert!(
-        only.validate().is_empty(),
-        "incremental intents need no mode"
-    );
+    assert!(only.validate().is_empty(), "incremental intents need no mode");
 }
 
 #[test]
 fn intent_validation_reports_unknown_keys_and_bad_modes_without_resolving() {
-    let mut i = intent(
-        "",
-        &[
-            ("evm.http-port", "1"),
-            ("evm.http_port", "not checked here"),
-        ],
-    );
+    let mut i = intent("", &[("evm.http-port", "1"), ("evm.http_port", "not checked here")]);
     i.target_version = -1;
     let fields: Vec<String> = i.validate().into_iter().map(|d| d.field).collect();
     assert_eq!(fields, ["mode", "targetVersion", "overrides.evm.http-port"]);
@@ -223,17 +139,12 @@ fn environment_variables_override_with_sei_beating_seid() {
     assert_eq!(cfg.chain_id(), "arctic-1");
     assert_eq!(cfg.int("evm.http_port"), 8545, "bad values are ignored");
     assert_eq!(warnings.len(), 2, "{warnings:?}");
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w.contains("SEID_MEMPOOL_SIZE is deprecated"))
-    );
+    assert!(warnings.iter().any(|w| w.contains("SEID_MEMPOOL_SIZE is deprecated")));
     assert!(warnings.iter().any(|w| w.contains("SEI_EVM_HTTP_PORT")));
 }
 
 fn bump(cfg: &mut NodeConfig) -> Result<(), String> {
-    cfg.set("version", Value::Int(cfg.version() + 1))
-        .map_err(|e| e.to_string())
+    cfg.set("version", Value::Int(cfg.version() + 1)).map_err(|e| e.to_string())
 }
 
 fn forget(_: &mut NodeConfig) -> Result<(), String> {
@@ -245,61 +156,19 @@ fn migrations_form_a_contiguous_chain() {
     let mut cfg = defaults(Mode::Full, &host());
     let report = Migrations::builtin().migrate(&mut cfg, 1).unwrap();
     assert!(report.steps.is_empty(), "v1 is current: nothing to do");
+    assert!(Migrations::builtin().migrate(&mut cfg, 2).is_err(), "no step to v2 yet");
+    assert!(Migrations::new(vec![Migration { from: 1, to: 3, apply: bump }]).is_err());
     assert!(
-        Migrations::builtin().migrate(&mut cfg, 2).is_err(),
-        "no step to v2 yet"
+        Migrations::new(vec![Migration { from: 1, to: 2, apply: bump }, Migration { from: 3, to: 4, apply: bump }])
+            .is_err()
     );
-    assert!(
-        Migrations::new(vec![Migration {
-            from: 1,
-            to: 3,
-            apply: bump
-        }])
-        .is_err()
-    );
-    assert!(
-        Migrations::new(vec![
-            Migration {
-                from: 1,
-                to: 2,
-                apply: bump
-            },
-            Migration {
-                from: 3,
-                to: 4,
-                apply: bump
-            }
-        ])
-        .is_err()
-    );
-    let chain = Migrations::new(vec![Migration {
-        from: 1,
-        to: 2,
-        apply: bump,
-    }])
-    .unwrap();
+    let chain = Migrations::new(vec![Migration { from: 1, to: 2, apply: bump }]).unwrap();
     let mut migrated = cfg.clone();
     let report = chain.migrate(&mut migrated, 2).unwrap();
     assert_eq!((report.from, report.to, report.steps), (1, 2, vec![(1, 2)]));
     assert_eq!(migrated.version(), 2);
-    let lazy = Migrations::new(vec![Migration {
-        from: 1,
-        to: 2,
-        apply: forget,
-    }])
-    .unwrap();
-    assert!(
-        lazy.migrate(&mut cfg.clone(), 2)
-            .unwrap_err()
-            .to_string()
-            .contains("did not set version")
-    );
+    let lazy = Migrations::new(vec![Migration { from: 1, to: 2, apply: forget }]).unwrap();
+    assert!(lazy.migrate(&mut cfg.clone(), 2).unwrap_err().to_string().contains("did not set version"));
     apply_one(&mut cfg, "version", "3").unwrap();
-    assert!(
-        Migrations::builtin()
-            .migrate(&mut cfg, 1)
-            .unwrap_err()
-            .to_string()
-            .contains("downgrade")
-    );
+    assert!(Migrations::builtin().migrate(&mut cfg, 1).unwrap_err().to_string().contains("downgrade"));
 }

@@ -2,9 +2,7 @@
 //! `docs/config-validation.md` is generated from these cases (run with
 //! `UPDATE_DOCS=1`) and checked for drift.
 
-use sei_config::{
-    CURRENT_VERSION, Diagnostic, Host, Mode, Severity, apply_one, defaults, validate,
-};
+use sei_config::{CURRENT_VERSION, Diagnostic, Host, Mode, Severity, apply_one, defaults, validate};
 
 struct Case {
     rule: &'static str,
@@ -21,13 +19,7 @@ const fn case(
     field: &'static str,
     severity: Severity,
 ) -> Case {
-    Case {
-        rule,
-        mode,
-        overrides,
-        field,
-        severity,
-    }
+    Case { rule, mode, overrides, field, severity }
 }
 
 use Mode::*;
@@ -51,27 +43,9 @@ static CASES: &[Case] = &[
     case("1 mode set", Full, &[("mode", "")], "mode", E),
     case("2 mode known", Full, &[("mode", "observer")], "mode", E),
     case("3 version >= 1", Full, &[("version", "0")], "version", E),
-    case(
-        "4 version <= supported",
-        Full,
-        &[("version", "2")],
-        "version",
-        E,
-    ),
-    case(
-        "5 gas prices set",
-        Full,
-        &[("chain.min_gas_prices", "")],
-        "chain.min_gas_prices",
-        E,
-    ),
-    case(
-        "6 concurrency >= -1",
-        Validator,
-        &[("chain.concurrency_workers", "-2")],
-        "chain.concurrency_workers",
-        E,
-    ),
+    case("4 version <= supported", Full, &[("version", "2")], "version", E),
+    case("5 gas prices set", Full, &[("chain.min_gas_prices", "")], "chain.min_gas_prices", E),
+    case("6 concurrency >= -1", Validator, &[("chain.concurrency_workers", "-2")], "chain.concurrency_workers", E),
     case(
         "7 RPC limits >= 0",
         Full,
@@ -79,13 +53,7 @@ static CASES: &[Case] = &[
         "network.rpc.max_open_connections",
         E,
     ),
-    case(
-        "7",
-        Full,
-        &[("network.rpc.max_subscription_clients", "-1")],
-        "network.rpc.max_subscription_clients",
-        E,
-    ),
+    case("7", Full, &[("network.rpc.max_subscription_clients", "-1")], "network.rpc.max_subscription_clients", E),
     case(
         "7",
         Full,
@@ -100,20 +68,8 @@ static CASES: &[Case] = &[
         "network.rpc.timeout_broadcast_tx_commit",
         E,
     ),
-    case(
-        "7",
-        Full,
-        &[("network.rpc.max_body_bytes", "-1")],
-        "network.rpc.max_body_bytes",
-        E,
-    ),
-    case(
-        "7",
-        Full,
-        &[("network.rpc.max_header_bytes", "-1")],
-        "network.rpc.max_header_bytes",
-        E,
-    ),
+    case("7", Full, &[("network.rpc.max_body_bytes", "-1")], "network.rpc.max_body_bytes", E),
+    case("7", Full, &[("network.rpc.max_header_bytes", "-1")], "network.rpc.max_header_bytes", E),
     case(
         "8 P2P limits >= 0",
         Full,
@@ -121,27 +77,9 @@ static CASES: &[Case] = &[
         "network.p2p.flush_throttle_timeout",
         E,
     ),
-    case(
-        "8",
-        Full,
-        &[("network.p2p.max_packet_msg_payload_size", "-1")],
-        "network.p2p.max_packet_msg_payload_size",
-        E,
-    ),
-    case(
-        "8",
-        Full,
-        &[("network.p2p.send_rate", "-1")],
-        "network.p2p.send_rate",
-        E,
-    ),
-    case(
-        "8",
-        Full,
-        &[("network.p2p.recv_rate", "-1")],
-        "network.p2p.recv_rate",
-        E,
-    ),
+    case("8", Full, &[("network.p2p.max_packet_msg_payload_size", "-1")], "network.p2p.max_packet_msg_payload_size", E),
+    case("8", Full, &[("network.p2p.send_rate", "-1")], "network.p2p.send_rate", E),
+    case("8", Full, &[("network.p2p.recv_rate", "-1")], "network.p2p.recv_rate", E),
     case(
         "9 consensus timeouts >= 0",
         Full,
@@ -156,69 +94,15 @@ static CASES: &[Case] = &[
         "consensus.unsafe_commit_timeout_override",
         E,
     ),
-    case(
-        "9",
-        Full,
-        &[("consensus.create_empty_blocks_interval", "-1s")],
-        "consensus.create_empty_blocks_interval",
-        E,
-    ),
-    case(
-        "9",
-        Full,
-        &[("consensus.peer_gossip_sleep_duration", "-1s")],
-        "consensus.peer_gossip_sleep_duration",
-        E,
-    ),
-    case(
-        "9",
-        Full,
-        &[("consensus.double_sign_check_height", "-1")],
-        "consensus.double_sign_check_height",
-        E,
-    ),
-    case(
-        "10 mempool limits >= 0",
-        Full,
-        &[("mempool.size", "-1")],
-        "mempool.size",
-        E,
-    ),
-    case(
-        "10",
-        Full,
-        &[("mempool.max_txs_bytes", "-1")],
-        "mempool.max_txs_bytes",
-        E,
-    ),
-    case(
-        "10",
-        Full,
-        &[("mempool.cache_size", "-1")],
-        "mempool.cache_size",
-        E,
-    ),
-    case(
-        "10",
-        Full,
-        &[("mempool.max_tx_bytes", "-1")],
-        "mempool.max_tx_bytes",
-        E,
-    ),
-    case(
-        "10",
-        Full,
-        &[("mempool.ttl_duration", "-5s")],
-        "mempool.ttl_duration",
-        E,
-    ),
-    case(
-        "10",
-        Full,
-        &[("mempool.ttl_num_blocks", "-1")],
-        "mempool.ttl_num_blocks",
-        E,
-    ),
+    case("9", Full, &[("consensus.create_empty_blocks_interval", "-1s")], "consensus.create_empty_blocks_interval", E),
+    case("9", Full, &[("consensus.peer_gossip_sleep_duration", "-1s")], "consensus.peer_gossip_sleep_duration", E),
+    case("9", Full, &[("consensus.double_sign_check_height", "-1")], "consensus.double_sign_check_height", E),
+    case("10 mempool limits >= 0", Full, &[("mempool.size", "-1")], "mempool.size", E),
+    case("10", Full, &[("mempool.max_txs_bytes", "-1")], "mempool.max_txs_bytes", E),
+    case("10", Full, &[("mempool.cache_size", "-1")], "mempool.cache_size", E),
+    case("10", Full, &[("mempool.max_tx_bytes", "-1")], "mempool.max_tx_bytes", E),
+    case("10", Full, &[("mempool.ttl_duration", "-5s")], "mempool.ttl_duration", E),
+    case("10", Full, &[("mempool.ttl_num_blocks", "-1")], "mempool.ttl_num_blocks", E),
     case(
         "11 drop threshold in [0,1]",
         Full,
@@ -240,27 +124,9 @@ static CASES: &[Case] = &[
         "state_sync.trust_period",
         E,
     ),
-    case(
-        "14 trust height > 0",
-        Full,
-        with_state_sync!("state_sync.trust_height" => "0"),
-        "state_sync.trust_height",
-        E,
-    ),
-    case(
-        "15 trust hash is hex",
-        Full,
-        with_state_sync!("state_sync.trust_hash" => "XYZ"),
-        "state_sync.trust_hash",
-        E,
-    ),
-    case(
-        "16 fetchers > 0",
-        Full,
-        with_state_sync!("state_sync.fetchers" => "0"),
-        "state_sync.fetchers",
-        E,
-    ),
+    case("14 trust height > 0", Full, with_state_sync!("state_sync.trust_height" => "0"), "state_sync.trust_height", E),
+    case("15 trust hash is hex", Full, with_state_sync!("state_sync.trust_hash" => "XYZ"), "state_sync.trust_hash", E),
+    case("16 fetchers > 0", Full, with_state_sync!("state_sync.fetchers" => "0"), "state_sync.fetchers", E),
     case(
         "17 backfill >= 0",
         Full,
@@ -268,13 +134,7 @@ static CASES: &[Case] = &[
         "state_sync.backfill_blocks",
         E,
     ),
-    case(
-        "18 pruning strategy known",
-        Full,
-        &[("storage.pruning", "some")],
-        "storage.pruning",
-        E,
-    ),
+    case("18 pruning strategy known", Full, &[("storage.pruning", "some")], "storage.pruning", E),
     case(
         "19 write mode known",
         Full,
@@ -282,13 +142,7 @@ static CASES: &[Case] = &[
         "storage.state_commit.write_mode",
         E,
     ),
-    case(
-        "19",
-        Full,
-        &[("storage.state_store.write_mode", "both")],
-        "storage.state_store.write_mode",
-        E,
-    ),
+    case("19", Full, &[("storage.state_store.write_mode", "both")], "storage.state_store.write_mode", E),
     case(
         "20 read mode known",
         Full,
@@ -296,13 +150,7 @@ static CASES: &[Case] = &[
         "storage.state_commit.read_mode",
         E,
     ),
-    case(
-        "20",
-        Full,
-        &[("storage.state_store.read_mode", "x")],
-        "storage.state_store.read_mode",
-        E,
-    ),
+    case("20", Full, &[("storage.state_store.read_mode", "x")], "storage.state_store.read_mode", E),
     case(
         "21 state-store backend",
         Full,
@@ -310,27 +158,9 @@ static CASES: &[Case] = &[
         "storage.state_store.backend",
         W,
     ),
-    case(
-        "22 EVM HTTP port",
-        Full,
-        &[("evm.http_port", "0")],
-        "evm.http_port",
-        E,
-    ),
-    case(
-        "23 EVM WS port",
-        Full,
-        &[("evm.ws_port", "-1")],
-        "evm.ws_port",
-        E,
-    ),
-    case(
-        "24 EVM on a validator",
-        Validator,
-        &[("evm.http_enabled", "true")],
-        "evm",
-        W,
-    ),
+    case("22 EVM HTTP port", Full, &[("evm.http_port", "0")], "evm.http_port", E),
+    case("23 EVM WS port", Full, &[("evm.ws_port", "-1")], "evm.ws_port", E),
+    case("24 EVM on a validator", Validator, &[("evm.http_enabled", "true")], "evm", W),
     case(
         "25 metrics connections >= 0",
         Full,
@@ -338,20 +168,8 @@ static CASES: &[Case] = &[
         "metrics.max_open_connections",
         E,
     ),
-    case(
-        "26 log format",
-        Full,
-        &[("logging.format", "xml")],
-        "logging.format",
-        E,
-    ),
-    case(
-        "27 snapshots need history",
-        Seed,
-        &[("storage.snapshot_interval", "2000")],
-        "storage",
-        E,
-    ),
+    case("26 log format", Full, &[("logging.format", "xml")], "logging.format", E),
+    case("27 snapshots need history", Seed, &[("storage.snapshot_interval", "2000")], "storage", E),
     case(
         "28 archive keeps all blocks (ours)",
         Archive,
@@ -359,20 +177,9 @@ static CASES: &[Case] = &[
         "chain.min_retain_blocks",
         E,
     ),
-    case(
-        "28",
-        Archive,
-        &[("storage.receipt_store.keep_recent", "100")],
-        "storage.receipt_store.keep_recent",
-        E,
-    ),
-    case(
-        "28",
-        Archive,
-        &[("storage.state_store.keep_recent", "100")],
-        "storage.state_store.keep_recent",
-        E,
-    ),
+    case("28", Archive, &[("storage.receipt_store.keep_recent", "100")], "storage.receipt_store.keep_recent", E),
+    case("28", Archive, &[("storage.state_store.keep_recent", "100")], "storage.state_store.keep_recent", E),
+    case("28", Archive, &[("storage.pruning", "custom")], "storage.pruning", E),
 ];
 
 fn findings(c: &Case) -> Vec<Diagnostic> {
@@ -388,19 +195,13 @@ fn every_rule_fires_on_its_example_and_only_there() {
     for c in CASES {
         let found = findings(c);
         assert!(
-            found
-                .iter()
-                .any(|d| d.field == c.field && d.severity == c.severity),
+            found.iter().any(|d| d.field == c.field && d.severity == c.severity),
             "rule {}: expected a {:?} on {}, got {found:?}",
             c.rule,
             c.severity,
             c.field
         );
-        assert!(
-            found.iter().all(|d| d.field == c.field),
-            "rule {}: unrelated findings {found:?}",
-            c.rule
-        );
+        assert!(found.iter().all(|d| d.field == c.field), "rule {}: unrelated findings {found:?}", c.rule);
     }
 }
 
@@ -414,11 +215,7 @@ fn defaults_of_every_mode_have_no_findings() {
     for (k, v) in STATE_SYNC {
         apply_one(&mut synced, k, v).unwrap();
     }
-    assert_eq!(
-        validate(&synced, CURRENT_VERSION),
-        vec![],
-        "a complete state-sync setup is valid"
-    );
+    assert_eq!(validate(&synced, CURRENT_VERSION), vec![], "a complete state-sync setup is valid");
 }
 
 #[test]
@@ -443,42 +240,21 @@ fn document() -> String {
         // State-sync cases are a complete setup plus one changed setting, listed last.
         let synced = c.overrides.len() > STATE_SYNC.len();
         let skip = if synced { STATE_SYNC.len() } else { 0 };
-        let shown: Vec<String> = c.overrides[skip..]
-            .iter()
-            .map(|(k, v)| format!("`{k}={v}`"))
-            .collect();
-        let extra = if synced {
-            " (with state sync enabled)"
-        } else {
-            ""
-        };
-        let finding = findings(c)
-            .into_iter()
-            .find(|d| d.field == c.field)
-            .expect("checked above");
-        out += &format!(
-            "| {} | {} | {}{extra} | `{finding}` |\n",
-            c.rule,
-            c.mode,
-            shown.join(" ")
-        );
+        let shown: Vec<String> = c.overrides[skip..].iter().map(|(k, v)| format!("`{k}={v}`")).collect();
+        let extra = if synced { " (with state sync enabled)" } else { "" };
+        let finding = findings(c).into_iter().find(|d| d.field == c.field).expect("checked above");
+        out += &format!("| {} | {} | {}{extra} | `{finding}` |\n", c.rule, c.mode, shown.join(" "));
     }
     out
 }
 
 #[test]
 fn validation_doc_is_current() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/config-validation.md"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/config-validation.md");
     let expected = document();
     if std::env::var_os("UPDATE_DOCS").is_some() {
         std::fs::write(path, &expected).unwrap();
     }
     let committed = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(
-        committed == expected,
-        "{path} is stale: run UPDATE_DOCS=1 cargo test -p sei-config --test validation"
-    );
+    assert!(committed == expected, "{path} is stale: run UPDATE_DOCS=1 cargo test -p sei-config --test validation");
 }

@@ -32,10 +32,7 @@ impl Binaries {
     /// process; a failure is reported as one line that says what to do.
     pub fn get() -> Result<&'static Binaries, Error> {
         static CACHE: OnceLock<Result<Binaries, String>> = OnceLock::new();
-        CACHE
-            .get_or_init(Self::locate)
-            .as_ref()
-            .map_err(|e| Error::Binaries(e.clone()))
+        CACHE.get_or_init(Self::locate).as_ref().map_err(|e| Error::Binaries(e.clone()))
     }
 
     fn locate() -> Result<Binaries, String> {
@@ -50,20 +47,13 @@ impl Binaries {
             .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
-            let line = stderr
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("no output");
+            let line = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output");
             return Err(line.trim().to_string());
         }
         let stdout = String::from_utf8_lossy(&out.stdout);
         let dirs: Vec<PathBuf> = stdout.trim().split(':').map(PathBuf::from).collect();
         let [k8s, kwok] = dirs.as_slice() else {
-            return Err(format!(
-                "{} printed an unexpected result: {stdout}",
-                script.display()
-            ));
+            return Err(format!("{} printed an unexpected result: {stdout}", script.display()));
         };
         Ok(Binaries {
             etcd,

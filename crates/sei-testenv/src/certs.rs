@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose,
 };
 
 use crate::Error;
@@ -31,14 +31,9 @@ fn cert_err(e: rcgen::Error) -> Error {
 pub fn generate(dir: &Path) -> Result<Pki, Error> {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(cert_err)?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "sei-testenv-ca");
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
+    ca_params.distinguished_name.push(DnType::CommonName, "sei-testenv-ca");
+    ca_params.key_usages =
+        vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     let ca_key = KeyPair::generate().map_err(cert_err)?;
     let ca_key_pem = ca_key.serialize_pem();
     let ca = CertifiedIssuer::self_signed(ca_params, ca_key).map_err(cert_err)?;
@@ -54,22 +49,15 @@ pub fn generate(dir: &Path) -> Result<Pki, Error> {
         "kubernetes.default.svc",
         "kubernetes.default.svc.cluster.local",
     ];
-    let mut server =
-        CertificateParams::new(server_names.map(String::from).to_vec()).map_err(cert_err)?;
-    server
-        .distinguished_name
-        .push(DnType::CommonName, "kube-apiserver");
+    let mut server = CertificateParams::new(server_names.map(String::from).to_vec()).map_err(cert_err)?;
+    server.distinguished_name.push(DnType::CommonName, "kube-apiserver");
     server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let server_key = KeyPair::generate().map_err(cert_err)?;
     let server_cert = server.signed_by(&server_key, &ca).map_err(cert_err)?;
 
     let mut admin = CertificateParams::new(Vec::<String>::new()).map_err(cert_err)?;
-    admin
-        .distinguished_name
-        .push(DnType::CommonName, "sei-testenv-admin");
-    admin
-        .distinguished_name
-        .push(DnType::OrganizationName, "system:masters");
+    admin.distinguished_name.push(DnType::CommonName, "sei-testenv-admin");
+    admin.distinguished_name.push(DnType::OrganizationName, "system:masters");
     admin.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     let admin_key = KeyPair::generate().map_err(cert_err)?;
     let admin_cert = admin.signed_by(&admin_key, &ca).map_err(cert_err)?;

@@ -50,11 +50,7 @@ impl Options {
 
     /// Everything: controllers, scheduler and kwok with one fake node.
     pub fn full() -> Self {
-        Options {
-            controllers: true,
-            kwok_nodes: Some(1),
-            ..Self::api_only()
-        }
+        Options { controllers: true, kwok_nodes: Some(1), ..Self::api_only() }
     }
 }
 
@@ -83,11 +79,7 @@ fn remove_stale_dirs(root: &Path) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix("run-"))
-            .and_then(|n| n.split('-').next())
-        else {
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("run-")).and_then(|n| n.split('-').next()) else {
             continue;
         };
         if pid.parse::<u32>().is_ok_and(|pid| !pid_alive(pid)) {
@@ -97,21 +89,14 @@ fn remove_stale_dirs(root: &Path) {
 }
 
 fn free_port() -> Result<u16, Error> {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| Error::Setup(format!("no free loopback port: {e}")))?;
-    Ok(listener
-        .local_addr()
-        .map_err(|e| Error::Setup(e.to_string()))?
-        .port())
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| Error::Setup(format!("no free loopback port: {e}")))?;
+    Ok(listener.local_addr().map_err(|e| Error::Setup(e.to_string()))?.port())
 }
 
 fn check_port(component: &str, port: u16) -> Result<(), Error> {
     match TcpListener::bind(("127.0.0.1", port)) {
         Ok(_) => Ok(()),
-        Err(_) => Err(Error::PortInUse {
-            component: component.into(),
-            port,
-        }),
+        Err(_) => Err(Error::PortInUse { component: component.into(), port }),
     }
 }
 
@@ -123,23 +108,12 @@ fn exited_error(process: &mut Process, port: Option<u16>) -> Option<Error> {
     if let Some(port) = port
         && log.contains("address already in use")
     {
-        return Some(Error::PortInUse {
-            component: process.name().into(),
-            port,
-        });
+        return Some(Error::PortInUse { component: process.name().into(), port });
     }
-    let last = log
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
+    let last = log.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
     Some(Error::NotReady {
         component: process.name().into(),
-        reason: format!(
-            "exited with {status}: {}",
-            last.chars().take(300).collect::<String>()
-        ),
+        reason: format!("exited with {status}: {}", last.chars().take(300).collect::<String>()),
         log: process.log_path().into(),
     })
 }
@@ -187,11 +161,7 @@ impl ControlPlane {
         let root = options.root_dir.clone().unwrap_or_else(default_root);
         std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
         remove_stale_dirs(&root);
-        let dir = root.join(format!(
-            "run-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        ));
+        let dir = root.join(format!("run-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst)));
         let _ = std::fs::remove_dir_all(&dir);
         for sub in ["pki", "logs", "etcd"] {
             std::fs::create_dir_all(dir.join(sub)).map_err(|e| Error::io(&dir, e))?;
@@ -209,14 +179,7 @@ impl ControlPlane {
         write_kubeconfig(&kubeconfig, &server, &pki)?;
 
         // From here on, dropping `cp` cleans up whatever was started.
-        let mut cp = ControlPlane {
-            dir,
-            keep_dir: options.keep_dir,
-            kubeconfig,
-            server,
-            pki,
-            processes: Vec::new(),
-        };
+        let mut cp = ControlPlane { dir, keep_dir: options.keep_dir, kubeconfig, server, pki, processes: Vec::new() };
 
         let (etcd_port, peer_port) = (free_port()?, free_port()?);
         let etcd_url = format!("http://127.0.0.1:{etcd_port}");
@@ -243,19 +206,10 @@ impl ControlPlane {
             .arg(format!("--secure-port={apiserver_port}"))
             .arg(format!("--cert-dir={}", cp.dir.join("pki").display()))
             .arg(format!("--tls-cert-file={}", pki.server_cert.display()))
-            .arg(format!(
-                "--tls-private-key-file={}",
-                pki.server_key.display()
-            ))
+            .arg(format!("--tls-private-key-file={}", pki.server_key.display()))
             .arg(format!("--client-ca-file={}", pki.ca_cert.display()))
-            .arg(format!(
-                "--service-account-key-file={}",
-                pki.service_account_pub.display()
-            ))
-            .arg(format!(
-                "--service-account-signing-key-file={}",
-                pki.service_account_key.display()
-            ))
+            .arg(format!("--service-account-key-file={}", pki.service_account_pub.display()))
+            .arg(format!("--service-account-signing-key-file={}", pki.service_account_key.display()))
             .arg("--service-account-issuer=https://kubernetes.default.svc.cluster.local")
             .arg("--service-cluster-ip-range=10.0.0.0/16")
             .arg("--authorization-mode=RBAC")
@@ -296,8 +250,8 @@ impl ControlPlane {
 
         if let Some(nodes) = options.kwok_nodes {
             let client = cp.client().await?;
-            let storage_class = std::fs::read_to_string(&bin.kwok_storage_class)
-                .map_err(|e| Error::io(&bin.kwok_storage_class, e))?;
+            let storage_class =
+                std::fs::read_to_string(&bin.kwok_storage_class).map_err(|e| Error::io(&bin.kwok_storage_class, e))?;
             apply_manifests(&client, &storage_class).await?;
             let mut kwok = Command::new(&bin.kwok);
             kwok.arg(format!("--kubeconfig={}", cp.kubeconfig.display()))
@@ -312,9 +266,7 @@ impl ControlPlane {
                 .arg("--node-ip=127.0.0.1")
                 .arg("--node-lease-duration-seconds=40");
             cp.spawn("kwok", kwok)?;
-            kwok::create_fake_nodes(&client, nodes, READY_TIMEOUT)
-                .await
-                .map_err(|e| cp.annotate("kwok", e))?;
+            kwok::create_fake_nodes(&client, nodes, READY_TIMEOUT).await.map_err(|e| cp.annotate("kwok", e))?;
         }
 
         if options.controllers {
@@ -335,11 +287,7 @@ impl ControlPlane {
             if let Some(exited) = exited_error(p, None) {
                 return exited;
             }
-            return Error::NotReady {
-                component: component.into(),
-                reason: err.to_string(),
-                log: p.log_path().into(),
-            };
+            return Error::NotReady { component: component.into(), reason: err.to_string(), log: p.log_path().into() };
         }
         err
     }
@@ -370,9 +318,7 @@ impl ControlPlane {
 
     async fn readyz(&self) -> Result<(), Error> {
         let client = self.client().await?;
-        let req = http::Request::get("/readyz")
-            .body(Vec::new())
-            .map_err(|e| Error::Setup(e.to_string()))?;
+        let req = http::Request::get("/readyz").body(Vec::new()).map_err(|e| Error::Setup(e.to_string()))?;
         client.request_text(req).await?;
         Ok(())
     }
@@ -384,10 +330,7 @@ impl ControlPlane {
         let accounts: Api<ServiceAccount> = Api::namespaced(client, "default");
         let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
         loop {
-            if let Some(p) = self
-                .processes
-                .iter_mut()
-                .find(|p| p.name() == "kube-controller-manager")
+            if let Some(p) = self.processes.iter_mut().find(|p| p.name() == "kube-controller-manager")
                 && let Some(e) = exited_error(p, None)
             {
                 return Err(e);
@@ -422,10 +365,7 @@ impl ControlPlane {
 
     /// PIDs of the running components, by name.
     pub fn pids(&self) -> Vec<(String, u32)> {
-        self.processes
-            .iter()
-            .map(|p| (p.name().to_string(), p.pid()))
-            .collect()
+        self.processes.iter().map(|p| (p.name().to_string(), p.pid())).collect()
     }
 
     /// Log file of a component (`etcd`, `kube-apiserver`, `kwok`, ...).
@@ -435,10 +375,7 @@ impl ControlPlane {
 
     /// The last lines of every component's log, for failure reports.
     pub fn log_tails(&self, lines: usize) -> String {
-        self.processes
-            .iter()
-            .map(|p| format!("==> {} <==\n{}\n", p.name(), tail(p.log_path(), lines)))
-            .collect()
+        self.processes.iter().map(|p| format!("==> {} <==\n{}\n", p.name(), tail(p.log_path(), lines))).collect()
     }
 
     /// A new admin client. Build one per async runtime: a client is tied to the runtime
@@ -468,11 +405,7 @@ impl ControlPlane {
 impl Drop for ControlPlane {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!(
-                "control plane logs ({}):\n{}",
-                self.dir.display(),
-                self.log_tails(20)
-            );
+            eprintln!("control plane logs ({}):\n{}", self.dir.display(), self.log_tails(20));
         }
         // Nothing here outlives the run, so there is no state worth a graceful shutdown.
         while let Some(mut p) = self.processes.pop() {
@@ -498,9 +431,7 @@ fn write_kubeconfig(path: &Path, server: &str, pki: &Pki) -> Result<(), Error> {
 /// down (processes killed, directory removed) when the process exits. Tests share it and
 /// isolate themselves with their own namespaces; each builds its own [`Client`].
 pub async fn shared(options: Options) -> Result<&'static ControlPlane, Error> {
-    let cp = SHARED
-        .get_or_try_init(|| ControlPlane::start(options))
-        .await?;
+    let cp = SHARED.get_or_try_init(|| ControlPlane::start(options)).await?;
     static HOOK: std::sync::Once = std::sync::Once::new();
     HOOK.call_once(|| register_exit_hook(cleanup_shared));
     Ok(cp)

@@ -14,17 +14,10 @@ pub enum Error {
     PortInUse { component: String, port: u16 },
     /// A component exited or never became ready.
     #[error("{component} did not become ready: {reason} (log: {})", log.display())]
-    NotReady {
-        component: String,
-        reason: String,
-        log: PathBuf,
-    },
+    NotReady { component: String, reason: String, log: PathBuf },
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     /// Anything else while setting up.
     #[error("{0}")]
     Setup(String),
@@ -35,9 +28,6 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.to_path_buf(),
-            source,
-        }
+        Error::Io { path: path.to_path_buf(), source }
     }
 }

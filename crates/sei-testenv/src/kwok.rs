@@ -29,10 +29,7 @@ fn fake_node(name: &str) -> Node {
         ("type".to_string(), "kwok".to_string()),
     ]);
     let annotations = BTreeMap::from([
-        (
-            FAKE_NODE_ANNOTATION.0.to_string(),
-            FAKE_NODE_ANNOTATION.1.to_string(),
-        ),
+        (FAKE_NODE_ANNOTATION.0.to_string(), FAKE_NODE_ANNOTATION.1.to_string()),
         ("node.alpha.kubernetes.io/ttl".to_string(), "0".to_string()),
     ]);
     // Roomy enough for a hundred full-size Sei nodes per fake node.
@@ -67,18 +64,11 @@ fn fake_node(name: &str) -> Node {
 }
 
 /// Creates `count` fake nodes named `kwok-node-<i>` and waits until kwok reports them Ready.
-pub async fn create_fake_nodes(
-    client: &Client,
-    count: usize,
-    timeout: Duration,
-) -> Result<(), Error> {
+pub async fn create_fake_nodes(client: &Client, count: usize, timeout: Duration) -> Result<(), Error> {
     let nodes: Api<Node> = Api::all(client.clone());
     for i in 0..count {
         let name = format!("kwok-node-{i}");
-        match nodes
-            .create(&PostParams::default(), &fake_node(&name))
-            .await
-        {
+        match nodes.create(&PostParams::default(), &fake_node(&name)).await {
             Ok(_) => {}
             Err(kube::Error::Api(s)) if s.code == 409 => {}
             Err(e) => return Err(e.into()),
@@ -101,9 +91,7 @@ pub async fn create_fake_nodes(
             return Ok(());
         }
         if tokio::time::Instant::now() > deadline {
-            return Err(Error::Setup(format!(
-                "only {ready} of {count} fake nodes became Ready within {timeout:?}"
-            )));
+            return Err(Error::Setup(format!("only {ready} of {count} fake nodes became Ready within {timeout:?}")));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -63,32 +63,17 @@ pub struct Process {
 impl Process {
     /// Starts `cmd` with stdout and stderr appended to `log`.
     pub fn spawn(name: &str, mut cmd: Command, log: &Path) -> Result<Process, Error> {
-        let out = File::options()
-            .create(true)
-            .append(true)
-            .open(log)
-            .map_err(|e| Error::io(log, e))?;
+        let out = File::options().create(true).append(true).open(log).map_err(|e| Error::io(log, e))?;
         let err = out.try_clone().map_err(|e| Error::io(log, e))?;
-        cmd.stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .process_group(0);
+        cmd.stdin(Stdio::null()).stdout(out).stderr(err).process_group(0);
         die_with_parent(&mut cmd);
         let (tx, rx) = channel();
-        spawner()
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .send((cmd, tx))
-            .expect("spawner thread is alive");
+        spawner().lock().unwrap_or_else(|p| p.into_inner()).send((cmd, tx)).expect("spawner thread is alive");
         let child = rx
             .recv()
             .expect("spawner thread answers")
             .map_err(|e| Error::Setup(format!("cannot start {name}: {e}")))?;
-        Ok(Process {
-            name: name.to_string(),
-            child,
-            log: log.to_path_buf(),
-        })
+        Ok(Process { name: name.to_string(), child, log: log.to_path_buf() })
     }
 
     pub fn name(&self) -> &str {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, Pod,
-    PodSpec, PodTemplateSpec, Toleration, VolumeResourceRequirements,
+    ConfigMap, Container, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, Pod, PodSpec, PodTemplateSpec,
+    Toleration, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
@@ -15,17 +15,8 @@ use kube::{Client, Resource, ResourceExt};
 use sei_testenv::{ControlPlane, FAKE_NODE_TAINT_KEY, Options, STORAGE_CLASS};
 
 async fn namespace(client: &Client, name: &str) {
-    let ns = Namespace {
-        metadata: ObjectMeta {
-            name: Some(name.into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &ns)
-        .await
-        .unwrap();
+    let ns = Namespace { metadata: ObjectMeta { name: Some(name.into()), ..Default::default() }, ..Default::default() };
+    Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await.unwrap();
 }
 
 async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
@@ -38,10 +29,7 @@ where
         if let Some(v) = probe().await {
             return v;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -52,11 +40,7 @@ fn labels() -> BTreeMap<String, String> {
 
 fn fake_node_pod_spec() -> PodSpec {
     PodSpec {
-        containers: vec![Container {
-            name: "main".into(),
-            image: Some("example/none:1".into()),
-            ..Default::default()
-        }],
+        containers: vec![Container { name: "main".into(), image: Some("example/none:1".into()), ..Default::default() }],
         tolerations: Some(vec![Toleration {
             key: Some(FAKE_NODE_TAINT_KEY.into()),
             operator: Some("Exists".into()),
@@ -69,19 +53,14 @@ fn fake_node_pod_spec() -> PodSpec {
 
 #[tokio::test]
 async fn full_cluster_schedules_pods_binds_volumes_runs_statefulsets_and_collects_garbage() {
-    let cp = ControlPlane::start(Options::full())
-        .await
-        .expect("control plane starts");
+    let cp = ControlPlane::start(Options::full()).await.expect("control plane starts");
     let client = cp.client().await.unwrap();
     namespace(&client, "probe").await;
 
     // The scheduler binds a pod to the fake node and kwok reports it Running.
     let pods: Api<Pod> = Api::namespaced(client.clone(), "probe");
     let pod = Pod {
-        metadata: ObjectMeta {
-            name: Some("single".into()),
-            ..Default::default()
-        },
+        metadata: ObjectMeta { name: Some("single".into()), ..Default::default() },
         spec: Some(fake_node_pod_spec()),
         ..Default::default()
     };
@@ -97,18 +76,12 @@ async fn full_cluster_schedules_pods_binds_volumes_runs_statefulsets_and_collect
     // kwok provisions and binds a PVC of its StorageClass.
     let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), "probe");
     let pvc = PersistentVolumeClaim {
-        metadata: ObjectMeta {
-            name: Some("data".into()),
-            ..Default::default()
-        },
+        metadata: ObjectMeta { name: Some("data".into()), ..Default::default() },
         spec: Some(PersistentVolumeClaimSpec {
             access_modes: Some(vec!["ReadWriteOnce".into()]),
             storage_class_name: Some(STORAGE_CLASS.into()),
             resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([(
-                    "storage".to_string(),
-                    Quantity("1Gi".into()),
-                )])),
+                requests: Some(BTreeMap::from([("storage".to_string(), Quantity("1Gi".into()))])),
                 ..Default::default()
             }),
             ..Default::default()
@@ -125,22 +98,13 @@ async fn full_cluster_schedules_pods_binds_volumes_runs_statefulsets_and_collect
     // The StatefulSet controller creates the pod, which becomes Running and Ready.
     let sts_api: Api<StatefulSet> = Api::namespaced(client.clone(), "probe");
     let sts = StatefulSet {
-        metadata: ObjectMeta {
-            name: Some("node".into()),
-            ..Default::default()
-        },
+        metadata: ObjectMeta { name: Some("node".into()), ..Default::default() },
         spec: Some(StatefulSetSpec {
             replicas: Some(1),
             service_name: Some("node".into()),
-            selector: LabelSelector {
-                match_labels: Some(labels()),
-                ..Default::default()
-            },
+            selector: LabelSelector { match_labels: Some(labels()), ..Default::default() },
             template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels()),
-                    ..Default::default()
-                }),
+                metadata: Some(ObjectMeta { labels: Some(labels()), ..Default::default() }),
                 spec: Some(fake_node_pod_spec()),
             },
             ..Default::default()
@@ -171,17 +135,10 @@ async fn full_cluster_schedules_pods_binds_volumes_runs_statefulsets_and_collect
         ..Default::default()
     };
     cms.create(&PostParams::default(), &owned).await.unwrap();
-    sts_api
-        .delete("node", &DeleteParams::background())
-        .await
-        .unwrap();
-    eventually("owned ConfigMap collected", || async {
-        cms.get_opt("owned").await.ok()?.is_none().then_some(())
-    })
-    .await;
-    eventually("StatefulSet pod collected", || async {
-        pods.get_opt("node-0").await.ok()?.is_none().then_some(())
-    })
-    .await;
+    sts_api.delete("node", &DeleteParams::background()).await.unwrap();
+    eventually("owned ConfigMap collected", || async { cms.get_opt("owned").await.ok()?.is_none().then_some(()) })
+        .await;
+    eventually("StatefulSet pod collected", || async { pods.get_opt("node-0").await.ok()?.is_none().then_some(()) })
+        .await;
     cp.stop();
 }

@@ -49,11 +49,7 @@ fn state_dir(tag: &str) -> PathBuf {
 }
 
 fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
 #[test]
@@ -76,11 +72,7 @@ fn up_apply_get_down_and_nothing_survives_a_killed_supervisor() {
     assert_eq!(component_pids(&state), pids);
 
     // SIGKILL the supervisor: the kernel takes every component down with it.
-    let supervisor: u32 = std::fs::read_to_string(state.join("supervisor.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let supervisor: u32 = std::fs::read_to_string(state.join("supervisor.pid")).unwrap().trim().parse().unwrap();
     assert!(send_signal(supervisor, libc::SIGKILL));
     assert!(all_dead(&pids), "components outlived their supervisor");
 
@@ -103,11 +95,6 @@ fn a_taken_port_is_reported_in_one_line() {
     assert!(!up.status.success());
     let stderr = String::from_utf8_lossy(&up.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains(&format!(
-            "port {port} needed by kube-apiserver is already in use"
-        )),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&format!("port {port} needed by kube-apiserver is already in use")), "{stderr}");
     let _ = std::fs::remove_dir_all(&state);
 }

@@ -11,11 +11,8 @@ use sei_testenv::{ControlPlane, Error, Options, pid_alive};
 fn wait_dead(pids: &[(String, u32)]) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let alive: Vec<String> = pids
-            .iter()
-            .filter(|(_, pid)| pid_alive(*pid))
-            .map(|(n, p)| format!("{n} ({p})"))
-            .collect();
+        let alive: Vec<String> =
+            pids.iter().filter(|(_, pid)| pid_alive(*pid)).map(|(n, p)| format!("{n} ({p})")).collect();
         if alive.is_empty() || Instant::now() > deadline {
             return alive;
         }
@@ -30,27 +27,14 @@ async fn twenty_start_stop_cycles_leave_no_processes_or_directories() {
     options.root_dir = Some(root.clone());
     options.keep_dir = false;
     for cycle in 0..20 {
-        let cp = ControlPlane::start(options.clone())
-            .await
-            .unwrap_or_else(|e| panic!("cycle {cycle}: {e}"));
+        let cp = ControlPlane::start(options.clone()).await.unwrap_or_else(|e| panic!("cycle {cycle}: {e}"));
         let pids = cp.pids();
-        assert_eq!(
-            pids.len(),
-            5,
-            "etcd, apiserver, controller-manager, scheduler and kwok run"
-        );
+        assert_eq!(pids.len(), 5, "etcd, apiserver, controller-manager, scheduler and kwok run");
         let dir = cp.dir().to_path_buf();
         cp.stop();
         let alive = wait_dead(&pids);
-        assert!(
-            alive.is_empty(),
-            "cycle {cycle}: still running after stop: {alive:?}"
-        );
-        assert!(
-            !dir.exists(),
-            "cycle {cycle}: {} left behind",
-            dir.display()
-        );
+        assert!(alive.is_empty(), "cycle {cycle}: still running after stop: {alive:?}");
+        assert!(!dir.exists(), "cycle {cycle}: {} left behind", dir.display());
     }
     let left: Vec<_> = std::fs::read_dir(&root).unwrap().collect();
     assert!(left.is_empty(), "run directories left: {left:?}");
@@ -63,16 +47,11 @@ async fn a_taken_api_port_is_a_one_line_error() {
     let port = taken.local_addr().unwrap().port();
     let mut options = Options::api_only();
     options.apiserver_port = Some(port);
-    let err = ControlPlane::start(options)
-        .await
-        .expect_err("the port is taken");
+    let err = ControlPlane::start(options).await.expect_err("the port is taken");
     assert!(matches!(err, Error::PortInUse { .. }), "{err:?}");
     let text = err.to_string();
     assert!(!text.contains('\n'), "one line: {text}");
-    assert!(
-        text.contains(&format!("port {port}")) && text.contains("already in use"),
-        "{text}"
-    );
+    assert!(text.contains(&format!("port {port}")) && text.contains("already in use"), "{text}");
 }
 
 /// Runs the build script with a modified environment and returns (success, stderr).
@@ -83,10 +62,7 @@ fn run_script(env: &[(&str, &str)], path: &str) -> (bool, String) {
         .envs(env.iter().copied())
         .output()
         .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).trim().to_string(),
-    )
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).trim().to_string())
 }
 
 /// PATH entries of this process that do not hold a `go` binary.
@@ -102,16 +78,10 @@ fn path_without_go() -> String {
 #[test]
 fn a_missing_go_toolchain_is_a_one_line_error() {
     let cache = tempdir("nogo");
-    let (ok, stderr) = run_script(
-        &[("SEI_CACHE_DIR", cache.to_str().unwrap())],
-        &path_without_go(),
-    );
+    let (ok, stderr) = run_script(&[("SEI_CACHE_DIR", cache.to_str().unwrap())], &path_without_go());
     assert!(!ok);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("Go toolchain is not on PATH") && stderr.contains("install Go"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("Go toolchain is not on PATH") && stderr.contains("install Go"), "{stderr}");
     std::fs::remove_dir_all(cache).unwrap();
 }
 
@@ -131,14 +101,8 @@ fn a_failed_module_download_is_a_one_line_error() {
     );
     assert!(!ok);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("module download problem") && stderr.contains("GOPROXY"),
-        "{stderr}"
-    );
-    let _ = Command::new("chmod")
-        .args(["-R", "u+w"])
-        .arg(&cache)
-        .status();
+    assert!(stderr.contains("module download problem") && stderr.contains("GOPROXY"), "{stderr}");
+    let _ = Command::new("chmod").args(["-R", "u+w"]).arg(&cache).status();
     std::fs::remove_dir_all(cache).unwrap();
 }
 

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use sei_config::{
-    ConfigIntent, Diagnostic, File, Host, Mode, NodeConfig, Severity, is_valid, read_files,
-    resolve, snapshot_generation_overrides, validate, write_files,
+    ConfigIntent, Diagnostic, File, Host, Mode, NodeConfig, Severity, is_valid, read_files, resolve,
+    snapshot_generation_overrides, validate, write_files,
 };
 
 #[derive(Subcommand)]
@@ -25,14 +25,9 @@ pub enum ConfigCommand {
     Diff(DiffArgs),
 }
 
+/// Settings shared by `render` and `diff`.
 #[derive(Args)]
-pub struct Intent {
-    /// Node mode.
-    #[arg(long, value_parser = ["full", "validator", "archive", "seed"])]
-    mode: Option<String>,
-    /// Chain ID written to config.toml (chain-id) and used by seid at start.
-    #[arg(long)]
-    chain_id: Option<String>,
+pub struct Overrides {
     /// Override one setting by its dotted key, e.g. --set evm.http_port=8545. Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
@@ -43,14 +38,20 @@ pub struct Intent {
     #[arg(long)]
     moniker: Option<String>,
     /// CPU count the CPU-dependent defaults are computed for (default: this machine's).
-    #[arg(long)]
-    cpus: Option<usize>,
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    cpus: Option<u16>,
 }
 
 #[derive(Args)]
 pub struct RenderArgs {
+    /// Node mode.
+    #[arg(long, value_parser = parse_mode)]
+    mode: Mode,
+    /// Chain ID, written to config.toml as chain-id (seid refuses a mismatch with genesis).
+    #[arg(long)]
+    chain_id: String,
     #[command(flatten)]
-    intent: Intent,
+    overrides: Overrides,
     /// Directory to write config.toml and app.toml into (created if missing).
     #[arg(long)]
     out: PathBuf,
@@ -58,31 +59,38 @@ pub struct RenderArgs {
 
 #[derive(Args)]
 pub struct DiffArgs {
+    /// Node mode: the defaults to compare against, or with --dir the new mode.
+    #[arg(long, value_parser = parse_mode, required_unless_present = "dir")]
+    mode: Option<Mode>,
+    /// Chain ID.
+    #[arg(long)]
+    chain_id: Option<String>,
     #[command(flatten)]
-    intent: Intent,
+    overrides: Overrides,
     /// Compare against the files in this directory instead of the mode's defaults.
     #[arg(long)]
     dir: Option<PathBuf>,
 }
 
-impl Intent {
+/// Parses a mode; clap turns the error into a usage error (exit 2).
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    s.parse::<Mode>().map_err(|e| e.to_string())
+}
+
+impl Overrides {
     fn host(&self) -> Host {
         let detected = Host::detect();
-        Host {
-            cpus: self.cpus.unwrap_or(detected.cpus),
-            hostname: detected.hostname,
-        }
+        Host { cpus: self.cpus.map(usize::from).unwrap_or(detected.cpus), hostname: detected.hostname }
     }
 
-    /// The overrides: snapshot generation first, then --chain-id/--moniker, then --set
-    /// (which wins).
-    fn overrides(&self, archive: bool) -> Result<BTreeMap<String, String>> {
+    /// Snapshot generation first, then the chain ID and moniker, then --set (which wins).
+    fn collect(&self, mode: Option<Mode>, chain_id: Option<&str>) -> Result<BTreeMap<String, String>> {
         let mut out = BTreeMap::new();
         if let Some(n) = self.snapshot_keep_recent {
-            out.extend(snapshot_generation_overrides(n, archive));
+            out.extend(snapshot_generation_overrides(n, mode == Some(Mode::Archive)));
         }
-        if let Some(id) = &self.chain_id {
-            out.insert("chain.chain_id".into(), id.clone());
+        if let Some(id) = chain_id {
+            out.insert("chain.chain_id".into(), id.to_string());
         }
         if let Some(m) = &self.moniker {
             out.insert("chain.moniker".into(), m.clone());
@@ -95,16 +103,6 @@ impl Intent {
         }
         Ok(out)
     }
-
-    fn to_intent(&self, incremental: bool) -> Result<ConfigIntent> {
-        let archive = self.mode.as_deref() == Some("archive");
-        Ok(ConfigIntent {
-            mode: self.mode.clone().unwrap_or_default(),
-            overrides: self.overrides(archive)?,
-            target_version: 0,
-            incremental,
-        })
-    }
 }
 
 fn print_diagnostics(diagnostics: &[Diagnostic]) {
@@ -113,100 +111,97 @@ fn print_diagnostics(diagnostics: &[Diagnostic]) {
     }
 }
 
+fn errors(diagnostics: &[Diagnostic]) -> usize {
+    diagnostics.iter().filter(|d| d.severity == Severity::Error).count()
+}
+
 /// Resolves an intent, failing with every finding when it is invalid.
-fn resolved(
-    intent: &ConfigIntent,
-    current: Option<&NodeConfig>,
-    host: &Host,
-) -> Result<NodeConfig> {
+fn resolved(intent: &ConfigIntent, current: Option<&NodeConfig>, host: &Host) -> Result<NodeConfig> {
     let result = resolve(intent, current, host)?;
     print_diagnostics(&result.diagnostics);
     match result.config {
         Some(cfg) => Ok(cfg),
-        None => bail!(
-            "the resulting configuration is invalid ({} errors above)",
-            errors(&result.diagnostics)
-        ),
+        None => bail!("the resulting configuration is invalid ({} errors above)", errors(&result.diagnostics)),
     }
 }
 
-fn errors(diagnostics: &[Diagnostic]) -> usize {
-    diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count()
+fn render(args: RenderArgs) -> Result<ExitCode> {
+    let host = args.overrides.host();
+    let intent = ConfigIntent {
+        mode: args.mode.to_string(),
+        overrides: args.overrides.collect(Some(args.mode), Some(&args.chain_id))?,
+        ..Default::default()
+    };
+    let cfg = resolved(&intent, None, &host)?;
+    if cfg.chain_id().is_empty() {
+        bail!("the chain ID is empty: seid refuses to start when config.toml and genesis disagree");
+    }
+    write_files(&cfg, &args.out)?;
+    println!(
+        "wrote {} and {} (mode {}, chain {})",
+        args.out.join("config.toml").display(),
+        args.out.join("app.toml").display(),
+        cfg.mode_str(),
+        cfg.chain_id()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(dir: PathBuf) -> Result<ExitCode> {
+    let cfg = read_files(&dir, &Host::detect()).context("reading the config files")?;
+    let diagnostics = validate(&cfg, sei_config::CURRENT_VERSION);
+    print_diagnostics(&diagnostics);
+    if is_valid(&diagnostics) {
+        println!("{}: valid (mode {}, {} warnings)", dir.display(), cfg.mode_str(), diagnostics.len());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("{}: invalid ({} errors)", dir.display(), errors(&diagnostics));
+        Ok(ExitCode::from(1))
+    }
+}
+
+fn diff(args: DiffArgs) -> Result<ExitCode> {
+    let host = args.overrides.host();
+    let chain = args.chain_id.as_deref();
+    let (base, cfg) = match &args.dir {
+        Some(dir) => {
+            let current = read_files(dir, &host).context("reading the config files")?;
+            // Without --mode the files' own mode decides what snapshot generation may change.
+            let mode = args.mode.or_else(|| current.mode());
+            let intent = ConfigIntent {
+                mode: args.mode.map(|m| m.to_string()).unwrap_or_default(),
+                overrides: args.overrides.collect(mode, chain)?,
+                incremental: true,
+                ..Default::default()
+            };
+            let cfg = resolved(&intent, Some(&current), &host)?;
+            (current, cfg)
+        }
+        None => {
+            let mode = args.mode.expect("clap requires --mode without --dir");
+            let intent = ConfigIntent {
+                mode: mode.to_string(),
+                overrides: args.overrides.collect(Some(mode), chain)?,
+                ..Default::default()
+            };
+            (sei_config::defaults(mode, &host), resolved(&intent, None, &host)?)
+        }
+    };
+    let changes = base.diff(&cfg);
+    if changes.is_empty() {
+        println!("no changes");
+    }
+    for (key, old, new) in changes {
+        println!("{key}: {old} -> {new}    ({})", locations(key).join(", "));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn run(cmd: ConfigCommand) -> Result<ExitCode> {
     match cmd {
-        ConfigCommand::Render(args) => {
-            if args.intent.mode.is_none() {
-                bail!("--mode is required");
-            }
-            if args.intent.chain_id.as_deref().is_none_or(str::is_empty) {
-                bail!(
-                    "--chain-id is required: seid refuses to start when config.toml and genesis disagree"
-                );
-            }
-            let host = args.intent.host();
-            let cfg = resolved(&args.intent.to_intent(false)?, None, &host)?;
-            write_files(&cfg, &args.out)?;
-            println!(
-                "wrote {} and {} (mode {}, chain {})",
-                args.out.join("config.toml").display(),
-                args.out.join("app.toml").display(),
-                cfg.mode_str(),
-                cfg.chain_id()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        ConfigCommand::Validate { dir } => {
-            let cfg = read_files(&dir, &Host::detect()).context("reading the config files")?;
-            let diagnostics = validate(&cfg, sei_config::CURRENT_VERSION);
-            print_diagnostics(&diagnostics);
-            if is_valid(&diagnostics) {
-                println!(
-                    "{}: valid (mode {}, {} warnings)",
-                    dir.display(),
-                    cfg.mode_str(),
-                    diagnostics.len()
-                );
-                Ok(ExitCode::SUCCESS)
-            } else {
-                eprintln!(
-                    "{}: invalid ({} errors)",
-                    dir.display(),
-                    errors(&diagnostics)
-                );
-                Ok(ExitCode::from(1))
-            }
-        }
-        ConfigCommand::Diff(args) => {
-            let host = args.intent.host();
-            let (base, cfg) = match &args.dir {
-                Some(dir) => {
-                    let current = read_files(dir, &host).context("reading the config files")?;
-                    let cfg = resolved(&args.intent.to_intent(true)?, Some(&current), &host)?;
-                    (current, cfg)
-                }
-                None => {
-                    let Some(mode) = &args.intent.mode else {
-                        bail!("--mode or --dir is required")
-                    };
-                    let mode: Mode = mode.parse()?;
-                    let cfg = resolved(&args.intent.to_intent(false)?, None, &host)?;
-                    (sei_config::defaults(mode, &host), cfg)
-                }
-            };
-            let changes = base.diff(&cfg);
-            if changes.is_empty() {
-                println!("no changes");
-            }
-            for (key, old, new) in changes {
-                println!("{key}: {old} -> {new}    ({})", locations(key).join(", "));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        ConfigCommand::Render(args) => render(args),
+        ConfigCommand::Validate { dir } => check(dir),
+        ConfigCommand::Diff(args) => diff(args),
     }
 }
 
@@ -215,13 +210,10 @@ fn locations(key: &str) -> Vec<String> {
     [File::Config, File::App]
         .iter()
         .flat_map(|f| {
-            f.layout()
-                .iter()
-                .filter(|s| s.2.field() == Some(key))
-                .map(move |(table, k, _)| match table {
-                    Some(t) => format!("{} [{t}] {k}", f.name()),
-                    None => format!("{} {k}", f.name()),
-                })
+            f.layout().iter().filter(|s| s.2.field() == Some(key)).map(move |(table, k, _)| match table {
+                Some(t) => format!("{} [{t}] {k}", f.name()),
+                None => format!("{} {k}", f.name()),
+            })
         })
         .collect()
 }

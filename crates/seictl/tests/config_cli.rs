@@ -5,10 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn seictl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_seictl"))
-        .args(args)
-        .output()
-        .expect("seictl runs")
+    Command::new(env!("CARGO_BIN_EXE_seictl")).args(args).output().expect("seictl runs")
 }
 
 fn stderr(o: &Output) -> String {
@@ -16,17 +13,7 @@ fn stderr(o: &Output) -> String {
 }
 
 fn render(dir: &Path, mode: &str, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "config",
-        "render",
-        "--mode",
-        mode,
-        "--chain-id",
-        "pacific-1",
-        "--cpus",
-        "2",
-        "--out",
-    ];
+    let mut args = vec!["config", "render", "--mode", mode, "--chain-id", "pacific-1", "--cpus", "2", "--out"];
     args.push(dir.to_str().unwrap());
     args.extend_from_slice(extra);
     seictl(&args)
@@ -39,8 +26,7 @@ fn every_modes_render_is_accepted_by_validate() {
         let out = render(dir.path(), mode, &[]);
         assert!(out.status.success(), "{mode}: {}", stderr(&out));
         let config: toml::Table =
-            toml::from_str(&std::fs::read_to_string(dir.path().join("config.toml")).unwrap())
-                .unwrap();
+            toml::from_str(&std::fs::read_to_string(dir.path().join("config.toml")).unwrap()).unwrap();
         assert_eq!(config["chain-id"].as_str(), Some("pacific-1"));
         let out = seictl(&["config", "validate", "--dir", dir.path().to_str().unwrap()]);
         assert!(out.status.success(), "{mode}: {}", stderr(&out));
@@ -52,14 +38,8 @@ fn every_modes_render_is_accepted_by_validate() {
 fn render_refuses_invalid_overrides_with_the_key_and_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     for (set, expected) in [
-        (
-            "mempool.size=12abc",
-            r#"applying override "mempool.size"="12abc": expected an integer"#,
-        ),
-        (
-            "mempool.max-tx-bytes=5",
-            r#"unknown override key "mempool.max-tx-bytes""#,
-        ),
+        ("mempool.size=12abc", r#"applying override "mempool.size"="12abc": expected an integer"#),
+        ("mempool.max-tx-bytes=5", r#"unknown override key "mempool.max-tx-bytes""#),
         ("mempool.size=-1", "error: mempool.size: must be >= 0"),
         ("logging.format=xml", "error: logging.format"),
         ("network.p2p.max_connections=70000", "16-bit"),
@@ -69,10 +49,7 @@ fn render_refuses_invalid_overrides_with_the_key_and_exit_1() {
         assert_eq!(out.status.code(), Some(1), "{set}");
         assert!(stderr(&out).contains(expected), "{set}: {}", stderr(&out));
     }
-    assert!(
-        !dir.path().join("config.toml").exists(),
-        "nothing is written on failure"
-    );
+    assert!(!dir.path().join("config.toml").exists(), "nothing is written on failure");
 }
 
 #[test]
@@ -88,19 +65,12 @@ fn validate_reports_every_problem_with_its_key() {
     let out = seictl(&["config", "validate", "--dir", dir.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(
-        err.contains("error: chain.min_retain_blocks") && err.contains("error: storage.pruning"),
-        "{err}"
-    );
-    assert!(err.contains("invalid (2 errors)"), "{err}");
+    assert!(err.contains("error: chain.min_retain_blocks") && err.contains("error: storage.pruning"), "{err}");
+    assert!(err.contains("invalid (3 errors)"), "{err}");
 
     let out = seictl(&["config", "validate", "--dir", "/nonexistent"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("/nonexistent/config.toml"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("/nonexistent/config.toml"), "{}", stderr(&out));
 }
 
 #[test]
@@ -113,50 +83,62 @@ fn warnings_do_not_fail() {
 
 #[test]
 fn diff_shows_what_overrides_change_and_where() {
-    let out = seictl(&[
-        "config",
-        "diff",
-        "--mode",
-        "full",
-        "--cpus",
-        "2",
-        "--set",
-        "network.p2p.max_connections=250",
-    ]);
+    let out = seictl(&["config", "diff", "--mode", "full", "--cpus", "2", "--set", "network.p2p.max_connections=250"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        stdout.trim(),
-        "network.p2p.max_connections: 100 -> 250    (config.toml [p2p] max-connections)"
-    );
+    assert_eq!(stdout.trim(), "network.p2p.max_connections: 100 -> 250    (config.toml [p2p] max-connections)");
 
     let dir = tempfile::tempdir().unwrap();
     assert!(render(dir.path(), "full", &[]).status.success());
-    let out = seictl(&[
-        "config",
-        "diff",
-        "--dir",
-        dir.path().to_str().unwrap(),
-        "--set",
-        "logging.level=debug",
-    ]);
+    let out = seictl(&["config", "diff", "--dir", dir.path().to_str().unwrap(), "--set", "logging.level=debug"]);
+    assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains(r#"logging.level: "info" -> "debug""#));
 }
 
 #[test]
 fn usage_errors_exit_2() {
     assert_eq!(
-        seictl(&["config", "render", "--mode", "observer", "--out", "/tmp/x"])
-            .status
-            .code(),
+        seictl(&["config", "render", "--mode", "observer", "--chain-id", "c", "--out", "/tmp/x"]).status.code(),
         Some(2)
     );
     assert_eq!(seictl(&["config", "frobnicate"]).status.code(), Some(2));
-    let out = seictl(&["config", "render", "--mode", "full", "--out", "/tmp/x"]);
     assert_eq!(
-        out.status.code(),
-        Some(1),
-        "a missing chain ID is invalid input"
+        seictl(&["config", "render", "--mode", "full", "--out", "/tmp/x"]).status.code(),
+        Some(2),
+        "no --chain-id"
     );
-    assert!(stderr(&out).contains("--chain-id is required"));
+    assert_eq!(seictl(&["config", "diff"]).status.code(), Some(2), "neither --mode nor --dir");
+    assert_eq!(seictl(&["config", "diff", "--mode", "full", "--cpus", "0"]).status.code(), Some(2));
+}
+
+#[test]
+fn the_chain_id_cannot_be_emptied() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = render(dir.path(), "full", &["--set", "chain.chain_id="]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("chain ID is empty"), "{}", stderr(&out));
+    assert!(!dir.path().join("config.toml").exists());
+}
+
+#[test]
+fn a_bad_existing_file_leaves_both_files_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(render(dir.path(), "full", &[]).status.success());
+    let config = std::fs::read_to_string(dir.path().join("config.toml")).unwrap();
+    std::fs::write(dir.path().join("app.toml"), "broken = [").unwrap();
+    let out = render(dir.path(), "archive", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("app.toml"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(dir.path().join("config.toml")).unwrap(), config);
+}
+
+#[test]
+fn diff_against_archive_files_keeps_archive_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(render(dir.path(), "archive", &[]).status.success());
+    let out = seictl(&["config", "diff", "--dir", dir.path().to_str().unwrap(), "--snapshot-keep-recent", "3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("storage.snapshot_keep_recent: 2 -> 3"), "{stdout}");
+    assert!(!stdout.contains("min_retain_blocks"), "{stdout}");
 }

@@ -32,9 +32,7 @@ fn main() -> ExitCode {
                 eprintln!("crdgen: {} is out of date", path.display());
                 drift = true;
             }
-        } else if let Err(e) =
-            std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, text))
-        {
+        } else if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, text)) {
             eprintln!("crdgen: cannot write {}: {e}", path.display());
             return ExitCode::FAILURE;
         } else {

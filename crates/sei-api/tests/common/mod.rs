@@ -17,18 +17,12 @@ pub fn repo_dir() -> PathBuf {
 }
 
 pub fn shared_dir() -> PathBuf {
-    std::env::var_os("SEI_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_dir().join("../shared"))
+    std::env::var_os("SEI_SHARED_DIR").map(PathBuf::from).unwrap_or_else(|| repo_dir().join("../shared"))
 }
 
 /// Our generated CRD manifests, as committed.
 pub fn our_crds() -> String {
-    sei_api::crd::all()
-        .iter()
-        .map(|(_, crd)| sei_api::crd::to_yaml(crd))
-        .collect::<Vec<_>>()
-        .join("\n")
+    sei_api::crd::all().iter().map(|(_, crd)| sei_api::crd::to_yaml(crd)).collect::<Vec<_>>().join("\n")
 }
 
 /// The reference operator's CRD manifests.
@@ -64,24 +58,16 @@ pub fn api(client: &Client, ns: &str, kind: &str) -> Api<DynamicObject> {
 }
 
 /// Server-side applies `obj` with strict field validation; `Err` carries the API message.
-pub async fn apply(
-    client: &Client,
-    ns: &str,
-    obj: &Value,
-    dry_run: bool,
-) -> Result<DynamicObject, String> {
+pub async fn apply(client: &Client, ns: &str, obj: &Value, dry_run: bool) -> Result<DynamicObject, String> {
     let kind = obj["kind"].as_str().unwrap();
     let name = obj["metadata"]["name"].as_str().unwrap();
     let mut params = PatchParams::apply("sei-crd-tests").force();
     params.dry_run = dry_run;
     params.field_validation = Some(ValidationDirective::Strict);
-    api(client, ns, kind)
-        .patch(name, &params, &Patch::Apply(obj))
-        .await
-        .map_err(|e| match e {
-            kube::Error::Api(s) => s.message,
-            other => panic!("transport error applying {name}: {other}"),
-        })
+    api(client, ns, kind).patch(name, &params, &Patch::Apply(obj)).await.map_err(|e| match e {
+        kube::Error::Api(s) => s.message,
+        other => panic!("transport error applying {name}: {other}"),
+    })
 }
 
 /// What the API server must answer.
@@ -136,35 +122,17 @@ pub fn merge(target: &mut Value, patch: Value) {
 }
 
 fn accepted(name: &'static str, object: Value) -> Case {
-    Case {
-        name,
-        base: None,
-        object,
-        ours: Outcome::Accepted,
-        reference: None,
-    }
+    Case { name, base: None, object, ours: Outcome::Accepted, reference: None }
 }
 
 fn rejected(name: &'static str, object: Value, message: &'static str) -> Case {
-    Case {
-        name,
-        base: None,
-        object,
-        ours: Outcome::Rejected(message),
-        reference: None,
-    }
+    Case { name, base: None, object, ours: Outcome::Rejected(message), reference: None }
 }
 
 fn update_rejected(name: &'static str, base: Value, change: Value, message: &'static str) -> Case {
     let mut object = base.clone();
     merge(&mut object, change);
-    Case {
-        name,
-        base: Some(base),
-        object,
-        ours: Outcome::Rejected(message),
-        reference: None,
-    }
+    Case { name, base: Some(base), object, ours: Outcome::Rejected(message), reference: None }
 }
 
 const ONE_MODE: &str = "exactly one of fullNode, archive, replayer, or validator must be set";
@@ -179,10 +147,7 @@ pub fn corpus() -> Vec<Case> {
             "nodeKey": {"secret": {"secretName": node_key}}
         }})
     };
-    let with_import = node(
-        "import-base",
-        json!({"fullNode": {}, "dataVolume": {"import": {"pvcName": "data-a"}}}),
-    );
+    let with_import = node("import-base", json!({"fullNode": {}, "dataVolume": {"import": {"pvcName": "data-a"}}}));
     let with_keys = node("keys-base", keys("sign-a", "node-a"));
     vec![
         accepted("full node, minimal", node("full", json!({"fullNode": {}}))),
@@ -193,14 +158,8 @@ pub fn corpus() -> Vec<Case> {
                 json!({"archive": {"snapshotGeneration": {"tendermint": {"keepRecent": 2, "publish": {}}}}}),
             ),
         ),
-        accepted(
-            "validator without keys",
-            node("val", json!({"validator": {}})),
-        ),
-        accepted(
-            "validator with both keys",
-            node("val-keys", keys("sign", "nodekey")),
-        ),
+        accepted("validator without keys", node("val", json!({"validator": {}}))),
+        accepted("validator with both keys", node("val-keys", keys("sign", "nodekey"))),
         accepted(
             "replayer with peers",
             node(
@@ -222,11 +181,7 @@ pub fn corpus() -> Vec<Case> {
             ),
         ),
         rejected("no mode", node("no-mode", json!({})), ONE_MODE),
-        rejected(
-            "two modes",
-            node("two-modes", json!({"fullNode": {}, "archive": {}})),
-            ONE_MODE,
-        ),
+        rejected("two modes", node("two-modes", json!({"fullNode": {}, "archive": {}})), ONE_MODE),
         rejected(
             "replayer without peers",
             node(
@@ -318,30 +273,12 @@ pub fn corpus() -> Vec<Case> {
             ),
             "exactly one node key source must be set",
         ),
-        rejected(
-            "empty image",
-            node("no-image", json!({"fullNode": {}, "image": ""})),
-            "spec.image",
-        ),
-        rejected(
-            "image too long",
-            node(
-                "long-image",
-                json!({"fullNode": {}, "image": "i".repeat(513)}),
-            ),
-            "spec.image",
-        ),
-        rejected(
-            "empty chainId",
-            node("no-chain", json!({"fullNode": {}, "chainId": ""})),
-            "spec.chainId",
-        ),
+        rejected("empty image", node("no-image", json!({"fullNode": {}, "image": ""})), "spec.image"),
+        rejected("image too long", node("long-image", json!({"fullNode": {}, "image": "i".repeat(513)})), "spec.image"),
+        rejected("empty chainId", node("no-chain", json!({"fullNode": {}, "chainId": ""})), "spec.chainId"),
         rejected(
             "invalid PVC name",
-            node(
-                "bad-pvc",
-                json!({"fullNode": {}, "dataVolume": {"import": {"pvcName": "Data_A"}}}),
-            ),
+            node("bad-pvc", json!({"fullNode": {}, "dataVolume": {"import": {"pvcName": "Data_A"}}})),
             "spec.dataVolume.import.pvcName",
         ),
         rejected(
@@ -356,10 +293,7 @@ pub fn corpus() -> Vec<Case> {
         ),
         rejected(
             "empty entrypoint command",
-            node(
-                "no-cmd",
-                json!({"fullNode": {}, "entrypoint": {"command": []}}),
-            ),
+            node("no-cmd", json!({"fullNode": {}, "entrypoint": {"command": []}})),
             "spec.entrypoint.command",
         ),
         rejected(
@@ -374,18 +308,12 @@ pub fn corpus() -> Vec<Case> {
         ),
         rejected(
             "target height 0",
-            node(
-                "height-zero",
-                json!({"fullNode": {"snapshot": {"s3": {"targetHeight": 0}}}}),
-            ),
+            node("height-zero", json!({"fullNode": {"snapshot": {"s3": {"targetHeight": 0}}}})),
             "spec.fullNode.snapshot.s3.targetHeight",
         ),
         rejected(
             "unknown field",
-            node(
-                "unknown",
-                json!({"fullNode": {}, "storage": {"retainOnDelete": true}}),
-            ),
+            node("unknown", json!({"fullNode": {}, "storage": {"retainOnDelete": true}})),
             "spec.storage",
         ),
         update_rejected(
@@ -454,10 +382,7 @@ pub fn corpus() -> Vec<Case> {
         ),
         rejected(
             "unknown strategy",
-            deployment(
-                "bad-strategy",
-                json!({"updateStrategy": {"type": "Recreate"}}),
-            ),
+            deployment("bad-strategy", json!({"updateStrategy": {"type": "Recreate"}})),
             "spec.updateStrategy.type",
         ),
         rejected(
@@ -465,16 +390,8 @@ pub fn corpus() -> Vec<Case> {
             deployment("no-strategy", json!({"updateStrategy": null})),
             "spec.updateStrategy: Required value",
         ),
-        rejected(
-            "zero replicas",
-            deployment("zero", json!({"replicas": 0})),
-            "spec.replicas",
-        ),
-        rejected(
-            "too many replicas",
-            deployment("many", json!({"replicas": 101})),
-            "spec.replicas",
-        ),
+        rejected("zero replicas", deployment("zero", json!({"replicas": 0})), "spec.replicas"),
+        rejected("too many replicas", deployment("many", json!({"replicas": 101})), "spec.replicas"),
         rejected(
             "two modes in the template",
             deployment("tmpl-two", json!({"template": {"spec": {"archive": {}}}})),
@@ -504,20 +421,14 @@ pub fn corpus() -> Vec<Case> {
         Case {
             name: "shell metacharacters in chainId (fix)",
             base: None,
-            object: node(
-                "shell-chain",
-                json!({"fullNode": {}, "chainId": "pacific-1; rm -rf /sei"}),
-            ),
+            object: node("shell-chain", json!({"fullNode": {}, "chainId": "pacific-1; rm -rf /sei"})),
             ours: Outcome::Rejected("spec.chainId"),
             reference: Some(Outcome::Accepted),
         },
         Case {
             name: "shell metacharacters in template chainId (fix)",
             base: None,
-            object: deployment(
-                "shell-tmpl",
-                json!({"template": {"spec": {"chainId": "$(reboot)"}}}),
-            ),
+            object: deployment("shell-tmpl", json!({"template": {"spec": {"chainId": "$(reboot)"}}})),
             ours: Outcome::Rejected("spec.template.spec.chainId"),
             reference: Some(Outcome::Accepted),
         },
@@ -545,10 +456,7 @@ pub async fn run_case(client: &Client, ns: &str, case: &Case) -> Result<(), Stri
     if let Some(base) = &case.base {
         let kind = base["kind"].as_str().unwrap();
         let name = base["metadata"]["name"].as_str().unwrap();
-        api(client, ns, kind)
-            .delete(name, &Default::default())
-            .await
-            .unwrap();
+        api(client, ns, kind).delete(name, &Default::default()).await.unwrap();
         // Wait for it to disappear so the next case may reuse the name.
         for _ in 0..100 {
             if api(client, ns, kind).get_opt(name).await.unwrap().is_none() {
@@ -566,17 +474,11 @@ async fn replace(client: &Client, ns: &str, obj: &Value) -> Result<(), String> {
     let name = obj["metadata"]["name"].as_str().unwrap();
     let mut current = api.get(name).await.unwrap();
     current.data["spec"] = obj["spec"].clone();
-    let params = PostParams {
-        dry_run: true,
-        ..Default::default()
-    };
-    api.replace(name, &params, &current)
-        .await
-        .map(|_| ())
-        .map_err(|e| match e {
-            kube::Error::Api(s) => s.message,
-            other => panic!("transport error replacing {name}: {other}"),
-        })
+    let params = PostParams { dry_run: true, ..Default::default() };
+    api.replace(name, &params, &current).await.map(|_| ()).map_err(|e| match e {
+        kube::Error::Api(s) => s.message,
+        other => panic!("transport error replacing {name}: {other}"),
+    })
 }
 
 /// Whether `result` is what `expected` says.

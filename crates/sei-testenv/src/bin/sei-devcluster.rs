@@ -17,17 +17,10 @@ use clap::{Parser, Subcommand};
 use sei_testenv::{ControlPlane, Options, apply_manifests, pid_alive, send_signal};
 
 #[derive(Parser)]
-#[command(
-    about = "A simulated Kubernetes cluster (etcd, kube-apiserver, controllers, kwok) on 127.0.0.1"
-)]
+#[command(about = "A simulated Kubernetes cluster (etcd, kube-apiserver, controllers, kwok) on 127.0.0.1")]
 struct Cli {
     /// Directory for the cluster's state, logs and kubeconfig.
-    #[arg(
-        long,
-        global = true,
-        default_value = ".demo",
-        env = "SEI_DEVCLUSTER_DIR"
-    )]
+    #[arg(long, global = true, default_value = ".demo", env = "SEI_DEVCLUSTER_DIR")]
     state_dir: PathBuf,
     #[command(subcommand)]
     command: Cmd,
@@ -130,41 +123,25 @@ fn up(dir: &Path, port: Option<u16>, nodes: usize) -> Result<()> {
     for stale in [&f.ready, &f.error, &f.pid] {
         let _ = std::fs::remove_file(stale);
     }
-    let log =
-        std::fs::File::create(&f.log).with_context(|| format!("creating {}", f.log.display()))?;
+    let log = std::fs::File::create(&f.log).with_context(|| format!("creating {}", f.log.display()))?;
     let mut cmd = Command::new(std::env::current_exe()?);
-    cmd.arg("--state-dir")
-        .arg(dir)
-        .arg("serve")
-        .arg("--nodes")
-        .arg(nodes.to_string());
+    cmd.arg("--state-dir").arg(dir).arg("serve").arg("--nodes").arg(nodes.to_string());
     if let Some(p) = port {
         cmd.arg("--port").arg(p.to_string());
     }
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .spawn()?;
+    let mut child = cmd.stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log).spawn()?;
     std::fs::write(&f.pid, child.id().to_string())?;
 
     let deadline = Instant::now() + Duration::from_secs(180);
     while !f.ready.exists() {
         if let Some(status) = child.try_wait()? {
-            let reason = std::fs::read_to_string(&f.error).unwrap_or_else(|_| {
-                format!(
-                    "the supervisor exited with {status}; see {}",
-                    f.log.display()
-                )
-            });
+            let reason = std::fs::read_to_string(&f.error)
+                .unwrap_or_else(|_| format!("the supervisor exited with {status}; see {}", f.log.display()));
             bail!("{}", reason.trim());
         }
         if Instant::now() > deadline {
-            bail!(
-                "the cluster did not start within 180 s; see {}",
-                f.log.display()
-            );
+            bail!("the cluster did not start within 180 s; see {}", f.log.display());
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -211,15 +188,9 @@ fn serve(dir: &Path, port: Option<u16>, nodes: usize) -> Result<()> {
         options.root_dir = Some(std::fs::canonicalize(dir)?.join("cluster"));
         let cp = ControlPlane::start(options).await?;
         let crds: String = sei_api_crds()?;
-        apply_manifests(&cp.client().await?, &crds)
-            .await
-            .context("installing the CRDs")?;
+        apply_manifests(&cp.client().await?, &crds).await.context("installing the CRDs")?;
         std::fs::copy(cp.kubeconfig_path(), &f.kubeconfig)?;
-        let pids: Vec<String> = cp
-            .pids()
-            .iter()
-            .map(|(name, pid)| format!("{name} {pid}"))
-            .collect();
+        let pids: Vec<String> = cp.pids().iter().map(|(name, pid)| format!("{name} {pid}")).collect();
         std::fs::write(&f.components, pids.join("\n") + "\n")?;
         std::fs::write(&f.ready, cp.server_url())?;
         eprintln!("cluster ready at {}", cp.server_url());
@@ -245,8 +216,7 @@ fn sei_api_crds() -> Result<String> {
     let mut text = String::new();
     for name in ["sei.io_seinodes.yaml", "sei.io_seinodedeployments.yaml"] {
         let path = dir.join(name);
-        text += &std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
+        text += &std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
         text += "\n---\n";
     }
     Ok(text)

@@ -1,0 +1,91 @@
+//! The node sidecar, run as `seictl serve` beside each `seid`: an HTTP task server the
+//! operator drives to place genesis, render config, manage keys and report readiness.
+//!
+//! Beyond the reference: task endpoints need a bearer token, readiness survives restarts,
+//! `DELETE` cancels a running task, resubmitting an ID says it was deduplicated, and every
+//! error is JSON naming the problem.
+
+mod api;
+mod engine;
+mod keys;
+mod metrics;
+mod seid;
+mod settings;
+mod store;
+pub mod tasks;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use api::{MAX_BODY, TaskResult, router};
+pub use engine::Engine;
+pub use settings::{Settings, SettingsError};
+use tokio_util::sync::CancellationToken;
+
+/// Why the sidecar could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("preparing {path}: {source}")]
+    Home { path: std::path::PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("binding {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("serving: {0}")]
+    Serve(std::io::Error),
+}
+
+impl Engine {
+    pub fn settings(&self) -> &Settings {
+        self.settings_ref()
+    }
+}
+
+/// Creates `<home>/config` and `<home>/data`, and a minimal `config.toml` if there is none
+/// (a later `config-apply` replaces it; an existing file is never touched).
+fn prepare_home(settings: &Settings) -> Result<(), ServeError> {
+    let io = |path: &std::path::Path| {
+        let path = path.to_path_buf();
+        move |source| ServeError::Home { path, source }
+    };
+    for dir in ["config", "data"] {
+        let path = settings.home.join(dir);
+        std::fs::create_dir_all(&path).map_err(io(&path))?;
+    }
+    let config = settings.home.join("config/config.toml");
+    if !config.exists() {
+        let seed = "mode = \"full\"\n\n[p2p]\n  laddr = \"tcp://0.0.0.0:26656\"\n  persistent-peers = \"\"\n\n[statesync]\n  enable = false\n  trust-height = 0\n  trust-hash = \"\"\n  rpc-servers = \"\"\n\n[mempool]\n  size = 5000\n";
+        tasks::write_atomic(&config, seed.as_bytes()).map_err(io(&config))?;
+    }
+    Ok(())
+}
+
+/// Runs the sidecar until `shutdown` resolves. Running tasks are left `running` in the
+/// store on shutdown and resume at the next start.
+pub async fn serve(settings: Settings, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+    prepare_home(&settings)?;
+    let store = store::Store::open(&settings.home.join("sidecar.db"))?;
+    let root = CancellationToken::new();
+    let settings = Arc::new(settings);
+    let engine = Engine::start(store, settings.clone(), root.clone())?;
+    let addr = format!("{}:{}", settings.bind, settings.port);
+    let listener =
+        tokio::net::TcpListener::bind(&addr).await.map_err(|source| ServeError::Bind { addr: addr.clone(), source })?;
+    if settings.token.is_none() {
+        tracing::warn!(
+            "serving WITHOUT authentication (--insecure-no-auth): anyone who reaches {addr} can submit tasks"
+        );
+    }
+    tracing::info!(%addr, home = %settings.home.display(), chain = %settings.chain_id, "sidecar listening");
+    let stop = root.clone();
+    let result = axum::serve(listener, router(engine.clone()))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stop.cancel();
+        })
+        .await;
+    root.cancel();
+    engine.drain(Duration::from_secs(10)).await;
+    result.map_err(ServeError::Serve)
+}

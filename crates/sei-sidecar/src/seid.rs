@@ -1,0 +1,47 @@
+//! Finding and stopping the seid process (needs `shareProcessNamespace: true` in the pod).
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::tasks::{TaskContext, TaskError};
+
+/// The first process whose argv[0] is `seid` or ends with `/seid`.
+pub fn find() -> Option<i32> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let argv0 = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+        if argv0 == b"seid" || argv0.ends_with(b"/seid") {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+fn alive(pid: i32) -> bool {
+    kill(Pid::from_raw(pid), None).is_ok()
+}
+
+/// SIGTERM, then SIGKILL after 30 s. A process that is already gone counts as stopped.
+pub async fn terminate(ctx: &TaskContext) -> Result<(), TaskError> {
+    let pid = find().ok_or_else(|| ctx.err("SIGTERM_SEID", "no seid process found (is shareProcessNamespace on?)"))?;
+    if kill(Pid::from_raw(pid), Signal::SIGTERM).is_err() {
+        return Ok(());
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while alive(pid) {
+        if Instant::now() > deadline {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! Task handlers. Each is idempotent: a crash can make the engine run it again.
+
+mod config;
+mod genesis;
+mod identity;
+mod ready;
+mod wait;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::settings::Settings;
+
+/// Why a task failed. Rendered as `<task>: <operation>: <message>[ [hint: <hint>]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskError {
+    pub task: String,
+    pub operation: String,
+    pub message: String,
+    pub hint: Option<String>,
+    pub retryable: bool,
+}
+
+impl TaskError {
+    pub fn new(task: &str, operation: &str, message: impl Into<String>) -> Self {
+        TaskError {
+            task: task.into(),
+            operation: operation.into(),
+            message: message.into(),
+            hint: None,
+            retryable: false,
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl std::fmt::Display for TaskError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}: {}", self.task, self.operation, self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, " [hint: {h}]")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a handler may use.
+#[derive(Clone)]
+pub struct TaskContext {
+    pub task: &'static str,
+    pub settings: Arc<Settings>,
+    pub http: reqwest::Client,
+    /// Cancelled on shutdown or when the task is deleted.
+    pub cancel: CancellationToken,
+}
+
+impl TaskContext {
+    pub fn home(&self) -> &Path {
+        &self.settings.home
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.settings.home.join("config")
+    }
+
+    pub fn err(&self, operation: &str, message: impl Into<String>) -> TaskError {
+        TaskError::new(self.task, operation, message)
+    }
+
+    /// Decodes `params` into `T`: unknown fields are ignored, missing ones take defaults,
+    /// a type mismatch fails with `parsing params: ...`.
+    pub fn params<T: DeserializeOwned + Default>(&self, params: &Value) -> Result<T, TaskError> {
+        if params.is_null() {
+            return Ok(T::default());
+        }
+        serde_json::from_value(params.clone()).map_err(|e| self.err("parsing params", e.to_string()))
+    }
+
+    /// Whether a marker file exists at the home root.
+    pub fn marker_done(&self, name: &str) -> bool {
+        self.home().join(name).exists()
+    }
+
+    pub fn write_marker(&self, name: &str) -> Result<(), TaskError> {
+        std::fs::write(self.home().join(name), b"").map_err(|e| self.err("marker", e.to_string()))
+    }
+}
+
+pub type TaskFuture = Pin<Box<dyn Future<Output = Result<(), TaskError>> + Send>>;
+pub type Handler = Arc<dyn Fn(TaskContext, Value) -> TaskFuture + Send + Sync>;
+
+fn handler<F, Fut>(f: F) -> Handler
+where
+    F: Fn(TaskContext, Value) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), TaskError>> + Send + 'static,
+{
+    Arc::new(move |ctx, params| Box::pin(f(ctx, params)))
+}
+
+/// Every task type this sidecar runs, by wire name.
+pub fn registry() -> HashMap<&'static str, Handler> {
+    HashMap::from([
+        ("mark-ready", handler(ready::mark_ready)),
+        ("config-apply", handler(config::apply)),
+        ("config-patch", handler(config::patch)),
+        ("config-validate", handler(config::validate)),
+        ("config-reload", handler(config::reload)),
+        ("configure-genesis", handler(genesis::configure)),
+        ("generate-identity", handler(identity::generate)),
+        ("await-condition", handler(wait::await_condition)),
+    ])
+}
+
+/// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, mode
+/// 0644, rename. A crash leaves either the old file or the new one, never half of it.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(".sei-sidecar-").suffix(".tmp").tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

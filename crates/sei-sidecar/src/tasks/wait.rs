@@ -1,0 +1,68 @@
+//! `await-condition`: wait for the local node to reach a height, then optionally stop it.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{TaskContext, TaskError};
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Params {
+    #[serde(default)]
+    condition: String,
+    #[serde(default)]
+    target_height: i64,
+    #[serde(default)]
+    action: String,
+}
+
+/// The latest block height from CometBFT `/status` (plain or JSON-RPC wrapped).
+pub async fn latest_height(ctx: &TaskContext, timeout: Duration) -> Result<i64, String> {
+    let url = format!("{}/status", ctx.settings.node_rpc.trim_end_matches('/'));
+    let resp = ctx.http.get(&url).timeout(timeout).send().await.map_err(|e| e.to_string())?;
+    let status = resp.status();
+    let body: Value = resp.json().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("{url}: HTTP {status}"));
+    }
+    let body = if body["jsonrpc"] == "2.0" { body["result"].clone() } else { body };
+    body["sync_info"]["latest_block_height"]
+        .as_str()
+        .and_then(|h| h.parse().ok())
+        .ok_or_else(|| format!("{url}: no sync_info.latest_block_height"))
+}
+
+pub async fn await_condition(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
+    let p: Params = ctx.params(&params)?;
+    if p.condition != "height" {
+        return Err(ctx.err("validate params", format!("unsupported condition {:?} (only \"height\")", p.condition)));
+    }
+    if p.target_height <= 0 {
+        return Err(ctx.err("validate params", "targetHeight must be > 0"));
+    }
+    if !p.action.is_empty() && p.action != "SIGTERM_SEID" {
+        return Err(ctx.err("validate params", format!("unsupported action {:?} (only SIGTERM_SEID)", p.action)));
+    }
+    let mut healthy = true;
+    loop {
+        match latest_height(&ctx, Duration::from_millis(500)).await {
+            Ok(h) if h >= p.target_height => break,
+            Ok(_) => healthy = true,
+            Err(e) if healthy => {
+                tracing::warn!(error = %e, "node RPC unavailable; still waiting");
+                healthy = false;
+            }
+            Err(_) => {}
+        }
+        tokio::select! {
+            _ = ctx.cancel.cancelled() => return Err(ctx.err("wait", "cancelled")),
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+        }
+    }
+    if p.action == "SIGTERM_SEID" {
+        crate::seid::terminate(&ctx).await?;
+    }
+    Ok(())
+}
