@@ -14,11 +14,13 @@ mod error;
 mod kwok;
 mod manifests;
 mod process;
+mod seid_sim;
 
 pub use binaries::Binaries;
 pub use control_plane::{ControlPlane, Options, shared};
 pub use error::Error;
 pub use kwok::{FAKE_NODE_ANNOTATION, FAKE_NODE_TAINT_KEY, FAKE_NODE_TAINT_VALUE, STORAGE_CLASS};
 pub use process::{Process, pid_alive, send_signal};
+pub use seid_sim::SeidSimulator;
 
 pub use manifests::apply_manifests;

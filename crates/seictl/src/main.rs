@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 invalid input (the reason on stderr), 2 usage error.
 
 mod config_cmd;
+mod serve_cmd;
 
 use std::process::ExitCode;
 
@@ -20,12 +21,15 @@ enum Command {
     /// Render, validate and compare seid's config.toml and app.toml.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Run the node sidecar: the task API the operator drives (see docs/sidecar.md).
+    Serve(serve_cmd::ServeArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Config(cmd) => config_cmd::run(cmd),
+        Command::Serve(args) => serve_cmd::run(args),
     };
     match result {
         Ok(code) => code,

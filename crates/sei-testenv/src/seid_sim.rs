@@ -1,0 +1,102 @@
+//! A stand-in for seid's CometBFT RPC, for tests only: `/status` with a settable height
+//! and `catching_up` flag, and `/net_info`. It answers in seid's flat format, or wrapped
+//! in a JSON-RPC envelope like upstream CometBFT when asked.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// A running simulator; stops when dropped.
+pub struct SeidSimulator {
+    pub port: u16,
+    state: Arc<State>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+struct State {
+    height: AtomicI64,
+    catching_up: AtomicBool,
+    jsonrpc: AtomicBool,
+    node_id: String,
+}
+
+impl SeidSimulator {
+    /// Listens on a free loopback port.
+    pub async fn start(node_id: &str) -> std::io::Result<SeidSimulator> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let state = Arc::new(State {
+            height: AtomicI64::new(1),
+            catching_up: AtomicBool::new(false),
+            jsonrpc: AtomicBool::new(false),
+            node_id: node_id.to_string(),
+        });
+        let shared = state.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let state = shared.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    let n = conn.read(&mut buf).await.unwrap_or(0);
+                    let request = String::from_utf8_lossy(&buf[..n]);
+                    let path = request.split_whitespace().nth(1).unwrap_or("/");
+                    let (code, body) = state.answer(path);
+                    let response = format!(
+                        "HTTP/1.1 {code}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = conn.write_all(response.as_bytes()).await;
+                });
+            }
+        });
+        Ok(SeidSimulator { port, state, task })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn set_height(&self, height: i64) {
+        self.state.height.store(height, Ordering::SeqCst);
+    }
+
+    pub fn set_catching_up(&self, catching_up: bool) {
+        self.state.catching_up.store(catching_up, Ordering::SeqCst);
+    }
+
+    /// Wrap answers in a JSON-RPC envelope (upstream CometBFT) instead of seid's flat form.
+    pub fn set_jsonrpc(&self, on: bool) {
+        self.state.jsonrpc.store(on, Ordering::SeqCst);
+    }
+}
+
+impl State {
+    fn answer(&self, path: &str) -> (&'static str, String) {
+        let result = match path.split('?').next().unwrap_or(path) {
+            "/status" => json!({
+                "node_info": {"id": self.node_id, "network": "sim-1"},
+                "sync_info": {
+                    "latest_block_height": self.height.load(Ordering::SeqCst).to_string(),
+                    "catching_up": self.catching_up.load(Ordering::SeqCst)
+                }
+            }),
+            "/net_info" => json!({"listening": true, "n_peers": "0", "peers": []}),
+            _ => return ("404 Not Found", json!({"error": "not found"}).to_string()),
+        };
+        let body = if self.jsonrpc.load(Ordering::SeqCst) {
+            json!({"jsonrpc": "2.0", "id": -1, "result": result})
+        } else {
+            result
+        };
+        ("200 OK", body.to_string())
+    }
+}
+
+impl Drop for SeidSimulator {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
