@@ -25,15 +25,18 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 /// A task as the API shows it.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskResult {
     pub id: String,
     #[serde(rename = "type")]
     pub task_type: String,
+    /// `running`, `completed` or `failed`.
     pub status: String,
+    /// Execution attempt, from 1; a resubmitted failed task runs again with run + 1.
     pub run: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub params: Option<Value>,
     #[serde(skip_serializing_if = "String::is_empty", default)]
     pub error: String,
@@ -57,16 +60,58 @@ impl From<TaskRecord> for TaskResult {
     }
 }
 
-#[derive(Deserialize)]
-struct TaskRequest {
+/// A task submission.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct TaskRequest {
+    /// Caller-chosen UUID; a random one when absent. Resubmitting an ID is idempotent.
     #[serde(default)]
     id: Option<String>,
+    /// Task type, e.g. `config-apply`.
     #[serde(default, rename = "type")]
     task_type: String,
+    /// Task parameters (an object).
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     params: Option<Value>,
 }
 
+/// An error: every failure answers with one.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorResponse {
+    pub error: String,
+}
+
+/// The answer to a submission.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SubmitResponse {
+    pub id: String,
+    /// Present (true) when a failed task was started again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rerun: Option<bool>,
+    /// Present (true) when the ID existed and nothing was started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deduplicated: Option<bool>,
+    /// With `deduplicated`: the existing task's status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// Lifecycle of the node as the sidecar sees it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct StatusResponse {
+    /// `Initializing` until `mark-ready` completes, then `Ready` (kept across restarts).
+    pub status: String,
+}
+
+/// The node's CometBFT ID.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeIdResponse {
+    pub node_id: String,
+}
+
+#[utoipa::path(get, path = "/v0/livez", tag = "health",
+    responses((status = 200, description = "The task store answers"), (status = 503, body = ErrorResponse)))]
 async fn livez(State(engine): State<Arc<Engine>>) -> Response {
     match engine.store().ping() {
         Ok(()) => StatusCode::OK.into_response(),
@@ -74,14 +119,19 @@ async fn livez(State(engine): State<Arc<Engine>>) -> Response {
     }
 }
 
+#[utoipa::path(get, path = "/v0/healthz", tag = "health",
+    responses((status = 200, description = "mark-ready has completed"), (status = 503, description = "Not ready yet")))]
 async fn healthz(State(engine): State<Arc<Engine>>) -> StatusCode {
     if engine.is_ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }
 }
 
-async fn status(State(engine): State<Arc<Engine>>) -> Json<Value> {
-    Json(json!({"status": if engine.is_ready() { "Ready" } else { "Initializing" }}))
+#[utoipa::path(get, path = "/v0/status", tag = "health", responses((status = 200, body = StatusResponse)))]
+async fn status(State(engine): State<Arc<Engine>>) -> Json<StatusResponse> {
+    Json(StatusResponse { status: if engine.is_ready() { "Ready" } else { "Initializing" }.into() })
 }
 
+#[utoipa::path(get, path = "/v0/metrics", tag = "health",
+    responses((status = 200, description = "Prometheus/OpenMetrics text", content_type = "application/openmetrics-text")))]
 async fn metrics(State(engine): State<Arc<Engine>>) -> Response {
     let mut resp = engine.metrics.encode().into_response();
     resp.headers_mut().insert(
@@ -91,6 +141,8 @@ async fn metrics(State(engine): State<Arc<Engine>>) -> Response {
     resp
 }
 
+#[utoipa::path(get, path = "/v0/node-id", tag = "health",
+    responses((status = 200, body = NodeIdResponse), (status = 500, body = ErrorResponse)))]
 async fn node_id(State(engine): State<Arc<Engine>>) -> Response {
     let path = engine.settings().home.join("config/node_key.json");
     let text = match std::fs::read_to_string(&path) {
@@ -103,11 +155,17 @@ async fn node_id(State(engine): State<Arc<Engine>>) -> Response {
         }
     };
     match crate::keys::parse_key_file(&text) {
-        Ok(key) => Json(json!({"nodeId": crate::keys::node_id(&key)})).into_response(),
+        Ok(key) => Json(NodeIdResponse { node_id: crate::keys::node_id(&key) }).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{}: {e}", path.display())),
     }
 }
 
+#[utoipa::path(post, path = "/v0/tasks", tag = "tasks", request_body = TaskRequest, security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Started (or a failed task started again)", body = SubmitResponse),
+        (status = 202, description = "The ID exists: nothing started", body = SubmitResponse),
+        (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 413, body = ErrorResponse), (status = 500, body = ErrorResponse)))]
 async fn submit(State(engine): State<Arc<Engine>>, body: Result<Json<TaskRequest>, JsonRejection>) -> Response {
     let Json(req) = match body {
         Ok(b) => b,
@@ -119,17 +177,29 @@ async fn submit(State(engine): State<Arc<Engine>>, body: Result<Json<TaskRequest
         }
     };
     match engine.submit(req.id, &req.task_type, req.params) {
-        Ok((id, Submitted::Started)) => (StatusCode::CREATED, Json(json!({"id": id}))).into_response(),
-        Ok((id, Submitted::Rerun)) => (StatusCode::CREATED, Json(json!({"id": id, "rerun": true}))).into_response(),
-        Ok((id, Submitted::Existing(status))) => {
-            let body = json!({"id": id, "deduplicated": true, "status": status.as_str()});
-            (StatusCode::ACCEPTED, Json(body)).into_response()
+        Ok((id, outcome)) => {
+            let mut body = SubmitResponse { id, rerun: None, deduplicated: None, status: None };
+            let code = match outcome {
+                Submitted::Started => StatusCode::CREATED,
+                Submitted::Rerun => {
+                    body.rerun = Some(true);
+                    StatusCode::CREATED
+                }
+                Submitted::Existing(status) => {
+                    body.deduplicated = Some(true);
+                    body.status = Some(status.as_str().into());
+                    StatusCode::ACCEPTED
+                }
+            };
+            (code, Json(body)).into_response()
         }
         Err(SubmitError::Store(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("persist task: {e}")),
         Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
     }
 }
 
+#[utoipa::path(get, path = "/v0/tasks", tag = "tasks", security(("bearer" = [])),
+    responses((status = 200, description = "The 100 newest tasks", body = [TaskResult]), (status = 401, body = ErrorResponse)))]
 async fn list(State(engine): State<Arc<Engine>>) -> Response {
     match engine.store().list(100) {
         Ok(records) => Json(records.into_iter().map(TaskResult::from).collect::<Vec<_>>()).into_response(),
@@ -137,6 +207,9 @@ async fn list(State(engine): State<Arc<Engine>>) -> Response {
     }
 }
 
+#[utoipa::path(get, path = "/v0/tasks/{id}", tag = "tasks", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Task ID")),
+    responses((status = 200, body = TaskResult), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 async fn get_task(State(engine): State<Arc<Engine>>, Path(id): Path<String>) -> Response {
     match engine.store().get(&id) {
         Ok(Some(r)) => Json(TaskResult::from(r)).into_response(),
@@ -145,6 +218,10 @@ async fn get_task(State(engine): State<Arc<Engine>>, Path(id): Path<String>) -> 
     }
 }
 
+#[utoipa::path(delete, path = "/v0/tasks/{id}", tag = "tasks", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Task ID")),
+    responses((status = 204, description = "Deleted; a running task is cancelled first"),
+        (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 async fn delete_task(State(engine): State<Arc<Engine>>, Path(id): Path<String>) -> Response {
     match engine.delete(&id) {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
@@ -196,4 +273,35 @@ impl Status {
     pub fn is_terminal(self) -> bool {
         self != Status::Running
     }
+}
+
+/// The API description, generated from the handlers above.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Sei node sidecar", version = "0.7.0",
+        description = "Task API of the sidecar beside each seid. Task endpoints need `Authorization: Bearer <token>`."),
+    paths(livez, healthz, status, metrics, node_id, submit, list, get_task, delete_task),
+    components(schemas(TaskRequest, TaskResult, ErrorResponse, SubmitResponse, StatusResponse, NodeIdResponse)),
+    modifiers(&BearerAuth),
+    servers((url = "http://localhost:7777"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document as committed in `docs/sidecar-openapi.json`.
+pub fn openapi_json() -> String {
+    use utoipa::OpenApi;
+    ApiDoc::openapi().to_pretty_json().expect("the document serialises") + "\n"
 }

@@ -18,7 +18,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use api::{MAX_BODY, TaskResult, router};
+pub use api::{ApiDoc, MAX_BODY, TaskResult, openapi_json, router};
 pub use engine::Engine;
 pub use settings::{Settings, SettingsError};
 use tokio_util::sync::CancellationToken;
