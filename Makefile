@@ -9,13 +9,16 @@ CARGO ?= cargo
 # Control-plane binaries are cached outside the repository by hack/control-plane.sh.
 KUBECTL = $(shell bash hack/control-plane.sh | cut -d: -f1)/kubectl --kubeconfig $(DEMO_DIR)/kubeconfig
 
-.PHONY: demo demo-down test control-plane crds fmt lint rust
+.PHONY: demo demo-down test control-plane s3-server crds fmt lint rust
 
 rust:
 	@bash hack/ensure-rust.sh
 
 control-plane:
 	@bash hack/control-plane.sh >/dev/null
+
+s3-server:
+	@bash hack/s3-server.sh >/dev/null
 
 demo: rust control-plane
 	@$(CARGO) build -q -p sei-testenv --bin sei-devcluster
@@ -37,7 +40,7 @@ demo-down:
 crds:
 	$(CARGO) run -q -p sei-api --bin crdgen
 
-test: rust control-plane
+test: rust control-plane s3-server
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	@mkdir -p target

@@ -9,6 +9,7 @@ mod api;
 mod engine;
 mod keys;
 mod metrics;
+mod s3;
 mod seid;
 mod settings;
 mod store;

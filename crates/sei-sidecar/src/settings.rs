@@ -22,6 +22,8 @@ pub struct Settings {
     pub token: Option<String>,
     /// The local seid RPC.
     pub node_rpc: String,
+    /// RPC port of peers (26657; only tests and unusual networks change it).
+    pub peer_rpc_port: u16,
     /// Finished task records kept; older ones are pruned.
     pub history: usize,
 }
@@ -104,6 +106,13 @@ impl Settings {
             snapshot_upload_interval,
             token,
             node_rpc: get("SEI_NODE_RPC").filter(|v| !v.is_empty()).unwrap_or_else(|| "http://localhost:26657".into()),
+            peer_rpc_port: match get("SEI_PEER_RPC_PORT").filter(|v| !v.is_empty()) {
+                None => sei_config::PORT_RPC,
+                Some(p) => p.parse().map_err(|_| SettingsError::Invalid {
+                    var: "SEI_PEER_RPC_PORT",
+                    reason: format!("{p:?} is not a port number"),
+                })?,
+            },
             history: 1000,
         })
     }

@@ -14,6 +14,7 @@ mod error;
 mod kwok;
 mod manifests;
 mod process;
+mod s3_server;
 mod seid_sim;
 
 pub use binaries::Binaries;
@@ -21,6 +22,7 @@ pub use control_plane::{ControlPlane, Options, shared};
 pub use error::Error;
 pub use kwok::{FAKE_NODE_ANNOTATION, FAKE_NODE_TAINT_KEY, FAKE_NODE_TAINT_VALUE, STORAGE_CLASS};
 pub use process::{Process, pid_alive, send_signal};
-pub use seid_sim::SeidSimulator;
+pub use s3_server::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server};
+pub use seid_sim::{SeidSimulator, block_hash};
 
 pub use manifests::apply_manifests;

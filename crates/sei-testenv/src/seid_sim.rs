@@ -84,6 +84,17 @@ impl State {
                 }
             }),
             "/net_info" => json!({"listening": true, "n_peers": "0", "peers": []}),
+            "/block" => {
+                let height: i64 = path
+                    .split_once("height=")
+                    .and_then(|(_, h)| h.split('&').next())
+                    .and_then(|h| h.parse().ok())
+                    .unwrap_or_else(|| self.height.load(Ordering::SeqCst));
+                json!({
+                    "block_id": {"hash": block_hash(height)},
+                    "block": {"header": {"height": height.to_string(), "app_hash": "", "last_results_hash": ""}}
+                })
+            }
             _ => return ("404 Not Found", json!({"error": "not found"}).to_string()),
         };
         let body = if self.jsonrpc.load(Ordering::SeqCst) {
@@ -99,4 +110,9 @@ impl Drop for SeidSimulator {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// The simulator's (deterministic) hash of block `height`: 64 uppercase hex digits.
+pub fn block_hash(height: i64) -> String {
+    format!("{:064X}", height as u64)
 }

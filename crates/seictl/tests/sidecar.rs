@@ -1,141 +1,16 @@
 //! Black-box tests of `seictl serve`: the built binary, driven over HTTP.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
 
 use reqwest::StatusCode;
 use sei_testenv::SeidSimulator;
 use serde_json::{Value, json};
 use sha2::Digest;
-
-const TOKEN: &str = "test-token-0123456789abcdef";
-
-struct Sidecar {
-    _dir: tempfile::TempDir,
-    home: PathBuf,
-    port: u16,
-    rpc: String,
-    child: Child,
-    http: reqwest::Client,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn env(home: &Path, port: u16, rpc: &str, token_file: Option<&Path>) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = [
-        ("SEI_CHAIN_ID", "pacific-1"),
-        ("SEI_GENESIS_BUCKET", "genesis"),
-        ("SEI_GENESIS_REGION", "eu-central-1"),
-        ("SEI_SNAPSHOT_BUCKET", "snapshots"),
-        ("SEI_SNAPSHOT_REGION", "eu-central-1"),
-        ("SEI_SIDECAR_BIND", "127.0.0.1"),
-        ("SEI_LOG_FORMAT", "text"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    v.push(("SEI_HOME".into(), home.display().to_string()));
-    v.push(("SEI_SIDECAR_PORT".into(), port.to_string()));
-    v.push(("SEI_NODE_RPC".into(), rpc.to_string()));
-    if let Some(f) = token_file {
-        v.push(("SEI_SIDECAR_TOKEN_FILE".into(), f.display().to_string()));
-    }
-    v
-}
-
-impl Sidecar {
-    async fn start(rpc: &str) -> Sidecar {
-        let dir = tempfile::tempdir().unwrap();
-        let home = dir.path().join("sei");
-        std::fs::write(dir.path().join("token"), format!("{TOKEN}\n")).unwrap();
-        let port = free_port();
-        let child = Self::spawn(dir.path(), &home, port, rpc);
-        let s = Sidecar { _dir: dir, home, port, rpc: rpc.into(), child, http: reqwest::Client::new() };
-        s.wait_live().await;
-        s
-    }
-
-    fn spawn(dir: &Path, home: &Path, port: u16, rpc: &str) -> Child {
-        Command::new(env!("CARGO_BIN_EXE_seictl"))
-            .arg("serve")
-            .env_clear()
-            .envs(env(home, port, rpc, Some(&dir.join("token"))))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    }
-
-    async fn wait_live(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if self.http.get(self.url("/v0/livez")).send().await.is_ok_and(|r| r.status() == 200) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("sidecar did not come up");
-    }
-
-    /// SIGKILL and start again on the same home and port.
-    async fn crash_and_restart(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        let dir = self.home.parent().unwrap().to_path_buf();
-        self.child = Self::spawn(&dir, &self.home, self.port, &self.rpc);
-        self.wait_live().await;
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    async fn submit(&self, body: Value) -> (StatusCode, Value) {
-        let r = self.http.post(self.url("/v0/tasks")).bearer_auth(TOKEN).json(&body).send().await.unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn task(&self, id: &str) -> (StatusCode, Value) {
-        let r = self.http.get(self.url(&format!("/v0/tasks/{id}"))).bearer_auth(TOKEN).send().await.unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    /// Polls until the task leaves `running`.
-    async fn finished(&self, id: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let (code, t) = self.task(id).await;
-            assert_eq!(code, 200, "{id}: {t}");
-            if t["status"] != "running" {
-                return t;
-            }
-            assert!(Instant::now() < deadline, "{id} still running: {t}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    async fn run(&self, task_type: &str, params: Value) -> Value {
-        let (code, body) = self.submit(json!({"type": task_type, "params": params})).await;
-        assert_eq!(code, 201, "{body}");
-        self.finished(body["id"].as_str().unwrap()).await
-    }
-
-    async fn status_of(&self, path: &str) -> StatusCode {
-        self.http.get(self.url(path)).send().await.unwrap().status()
-    }
-}
-
-impl Drop for Sidecar {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 const RPC_NOWHERE: &str = "http://127.0.0.1:9";
 

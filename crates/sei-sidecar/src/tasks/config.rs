@@ -57,7 +57,7 @@ struct PatchParams {
 
 /// Merges a JSON patch into a TOML table: objects merge, `null` deletes, anything else
 /// replaces. Comments and the order of untouched keys survive.
-fn merge(table: &mut Table, patch: &serde_json::Map<String, Value>) -> Result<(), String> {
+pub(super) fn merge(table: &mut Table, patch: &serde_json::Map<String, Value>) -> Result<(), String> {
     for (key, value) in patch {
         match value {
             Value::Null => {

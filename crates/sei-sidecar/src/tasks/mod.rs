@@ -1,9 +1,12 @@
 //! Task handlers. Each is idempotent: a crash can make the engine run it again.
 
 mod config;
+mod files;
 mod genesis;
 mod identity;
+mod peers;
 mod ready;
+mod snapshot;
 mod wait;
 
 use std::collections::HashMap;
@@ -117,9 +120,47 @@ pub fn registry() -> HashMap<&'static str, Handler> {
         ("config-validate", handler(config::validate)),
         ("config-reload", handler(config::reload)),
         ("configure-genesis", handler(genesis::configure)),
+        ("upload-genesis-artifacts", handler(genesis::upload_artifacts)),
+        ("set-genesis-peers", handler(genesis::set_peers)),
+        ("discover-peers", handler(peers::discover)),
+        ("configure-state-sync", handler(peers::configure_state_sync)),
+        ("snapshot-restore", handler(snapshot::restore)),
+        ("snapshot-upload", handler(snapshot::upload)),
+        ("upload-file", handler(files::upload_file)),
+        ("export-state", handler(files::export_state)),
         ("generate-identity", handler(identity::generate)),
         ("await-condition", handler(wait::await_condition)),
     ])
+}
+
+/// This node's CometBFT ID, from `config/node_key.json`.
+pub fn node_id(ctx: &TaskContext) -> Result<String, TaskError> {
+    let path = ctx.config_dir().join("node_key.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| ctx.err("node key", format!("{}: {e}; run generate-identity first", path.display())))?;
+    let key =
+        crate::keys::parse_key_file(&text).map_err(|e| ctx.err("node key", format!("{}: {e}", path.display())))?;
+    Ok(crate::keys::node_id(&key))
+}
+
+/// Merge-patches `config.toml` with `patch` (seid's own key names), keeping comments and
+/// every other key.
+pub fn patch_config_toml(ctx: &TaskContext, patch: &serde_json::Map<String, Value>) -> Result<(), TaskError> {
+    let path = ctx.config_dir().join("config.toml");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(ctx.err("read", format!("config.toml: {e}"))),
+    };
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| ctx.err("parse", format!("config.toml: {e}")))?;
+    config::merge(doc.as_table_mut(), patch).map_err(|e| ctx.err("merge", format!("config.toml: {e}")))?;
+    write_atomic(&path, doc.to_string().as_bytes()).map_err(|e| ctx.err("write", format!("config.toml: {e}")))
+}
+
+/// Writes `[p2p] persistent-peers`.
+pub fn set_persistent_peers(ctx: &TaskContext, peers: &str) -> Result<(), TaskError> {
+    let patch = serde_json::json!({"p2p": {"persistent-peers": peers}});
+    patch_config_toml(ctx, patch.as_object().expect("an object"))
 }
 
 /// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, mode

@@ -1,0 +1,99 @@
+//! `upload-file` and `export-state`.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{TaskContext, TaskError};
+use crate::s3::Bucket;
+
+const EXPORT_MARKER: &str = ".sei-sidecar-export-done";
+
+#[derive(Deserialize, Default)]
+struct UploadParams {
+    #[serde(default)]
+    file: String,
+    #[serde(default)]
+    bucket: String,
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    region: String,
+}
+
+/// Streams a file under the seid home to S3 (the sidecar's S3 identity ships an artifact
+/// for seid). Unlike the reference, files outside the home are refused.
+pub async fn upload_file(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
+    let p: UploadParams = ctx.params(&params)?;
+    if p.file.is_empty() || p.bucket.is_empty() || p.key.is_empty() || p.region.is_empty() {
+        return Err(ctx.err("validate params", "file, bucket, key and region are required"));
+    }
+    let home = ctx.home().canonicalize().map_err(|e| ctx.err("validate params", e.to_string()))?;
+    let file = std::path::Path::new(&p.file)
+        .canonicalize()
+        .map_err(|e| ctx.err("validate params", format!("{}: {e}", p.file)))?;
+    if !file.starts_with(&home) || !file.is_file() {
+        return Err(ctx.err("validate params", format!("{} is not a file under {}", p.file, home.display())));
+    }
+    let bucket = Bucket::open(&ctx, &p.bucket, &p.region, "the task's bucket and region")?;
+    bucket
+        .upload_stream(&ctx, &p.key, move |out| {
+            std::io::copy(&mut std::fs::File::open(&file)?, out)?;
+            Ok(())
+        })
+        .await?;
+    Ok(())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ExportParams {
+    #[serde(default)]
+    height: i64,
+    #[serde(default)]
+    chain_id: String,
+    #[serde(default)]
+    s3_bucket: String,
+    #[serde(default)]
+    s3_key: String,
+    #[serde(default)]
+    s3_region: String,
+}
+
+/// Runs `seid export` and uploads the state (for forking a chain).
+pub async fn export_state(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
+    if ctx.marker_done(EXPORT_MARKER) {
+        return Ok(());
+    }
+    let p: ExportParams = ctx.params(&params)?;
+    if p.chain_id.is_empty() || p.s3_bucket.is_empty() || p.s3_region.is_empty() {
+        return Err(ctx.err("validate params", "chainId, s3Bucket and s3Region are required"));
+    }
+    let key = if p.s3_key.is_empty() { format!("{}/exported-state.json", p.chain_id) } else { p.s3_key.clone() };
+    let tmp = ctx.home().join("tmp");
+    std::fs::create_dir_all(&tmp).map_err(|e| ctx.err("export", e.to_string()))?;
+    let out_path = tmp.join(format!("export-{}.json", uuid::Uuid::new_v4()));
+    let result = async {
+        let out = std::fs::File::create(&out_path).map_err(|e| ctx.err("export", e.to_string()))?;
+        let mut cmd = tokio::process::Command::new("seid");
+        cmd.arg("export").arg("--home").arg(ctx.home()).stdout(out).kill_on_drop(true);
+        if p.height > 0 {
+            cmd.arg("--height").arg(p.height.to_string());
+        }
+        let status = cmd.status().await.map_err(|e| ctx.err("export", format!("cannot run seid: {e}")))?;
+        if !status.success() {
+            return Err(ctx.err("export", format!("seid export exited with {status}")));
+        }
+        let bucket = Bucket::open(&ctx, &p.s3_bucket, &p.s3_region, "the task's s3Bucket and s3Region")?;
+        let path = out_path.clone();
+        bucket
+            .upload_stream(&ctx, &key, move |w| {
+                std::io::copy(&mut std::fs::File::open(&path)?, w)?;
+                Ok(())
+            })
+            .await
+    }
+    .await;
+    let _ = std::fs::remove_file(&out_path);
+    result?;
+    ctx.write_marker(EXPORT_MARKER)
+}

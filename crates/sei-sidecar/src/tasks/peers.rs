@@ -1,0 +1,214 @@
+//! `discover-peers` and `configure-state-sync`: finding peers and a state-sync trust point
+//! through peers' CometBFT RPC.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{TaskContext, TaskError};
+
+/// CometBFT `/status` or `/block` of a peer: seid answers flat JSON, upstream CometBFT
+/// wraps it in a JSON-RPC envelope.
+async fn rpc(ctx: &TaskContext, url: &str) -> Result<Value, String> {
+    let resp = ctx.http.get(url).timeout(Duration::from_secs(10)).send().await.map_err(|e| e.to_string())?;
+    let status = resp.status();
+    let text = resp.text().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("{url}: HTTP {status}: {}", text.chars().take(512).collect::<String>()));
+    }
+    let body: Value = serde_json::from_str(&text).map_err(|e| format!("{url}: {e}"))?;
+    if body["jsonrpc"] == "2.0" {
+        if !body["error"].is_null() {
+            return Err(format!("{url}: {}", body["error"]));
+        }
+        return Ok(body["result"].clone());
+    }
+    Ok(body)
+}
+
+/// The RPC base URL of a peer host (`host` or `host:port`; the port defaults to the
+/// configured peer RPC port, 26657).
+fn rpc_base(ctx: &TaskContext, host: &str) -> String {
+    if host.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) && !host.starts_with('[') {
+        format!("http://{host}")
+    } else {
+        format!("http://{host}:{}", ctx.settings.peer_rpc_port)
+    }
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(tag = "type", rename_all = "camelCase")]
+enum Source {
+    #[serde(rename = "ec2Tags")]
+    Ec2Tags {
+        #[serde(default)]
+        region: String,
+        #[serde(default)]
+        tags: std::collections::BTreeMap<String, String>,
+    },
+    #[serde(rename = "static")]
+    Static {
+        #[serde(default)]
+        addresses: Vec<String>,
+    },
+    #[serde(rename = "dnsEndpoints")]
+    DnsEndpoints {
+        #[serde(default)]
+        endpoints: Vec<String>,
+    },
+}
+
+#[derive(Deserialize, Default)]
+struct DiscoverParams {
+    #[serde(default)]
+    sources: Vec<Value>,
+}
+
+/// Resolves peers from every source (any source error aborts) and writes them, de-duplicated
+/// in first-seen order, to `[p2p] persistent-peers`.
+pub async fn discover(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
+    let p: DiscoverParams = ctx.params(&params)?;
+    if p.sources.is_empty() {
+        return Err(ctx.err("validate params", "at least one source is required"));
+    }
+    let mut sources = Vec::new();
+    for (i, raw) in p.sources.iter().enumerate() {
+        let source: Source = serde_json::from_value(raw.clone())
+            .map_err(|e| ctx.err("validate params", format!("sources[{i}]: {e}")))?;
+        let problem = match &source {
+            Source::Ec2Tags { region, tags } if region.is_empty() || tags.is_empty() => {
+                Some("region and tags are required")
+            }
+            Source::Static { addresses } if addresses.is_empty() => Some("addresses must not be empty"),
+            Source::DnsEndpoints { endpoints } if endpoints.is_empty() => Some("endpoints must not be empty"),
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            return Err(ctx.err("validate params", format!("sources[{i}]: {problem}")));
+        }
+        sources.push(source);
+    }
+    let mut peers: Vec<String> = Vec::new();
+    for (i, source) in sources.iter().enumerate() {
+        let found = match source {
+            Source::Static { addresses } => addresses.clone(),
+            Source::DnsEndpoints { endpoints } => {
+                let mut found = Vec::new();
+                for endpoint in endpoints {
+                    let url = format!("{}/status", rpc_base(&ctx, endpoint));
+                    match rpc(&ctx, &url).await {
+                        Ok(status) => match status["node_info"]["id"].as_str() {
+                            Some(id) if !id.is_empty() => {
+                                let host = endpoint.rsplit_once(':').map(|(h, _)| h).unwrap_or(endpoint);
+                                found.push(format!("{id}@{host}:{}", sei_config::PORT_P2P));
+                            }
+                            _ => tracing::warn!(%url, "no node_info.id; skipped"),
+                        },
+                        Err(e) => tracing::warn!(%url, error = %e, "peer unreachable; skipped"),
+                    }
+                }
+                if found.is_empty() {
+                    return Err(ctx.err("discover", format!("sources[{i}]: none of {} answered", endpoints.join(", "))));
+                }
+                found
+            }
+            Source::Ec2Tags { .. } => {
+                return Err(ctx
+                    .err("discover", format!("sources[{i}]: ec2Tags discovery is not available in this build"))
+                    .hint("use static or dnsEndpoints sources"));
+            }
+        };
+        for peer in found {
+            if !peers.contains(&peer) {
+                peers.push(peer);
+            }
+        }
+    }
+    super::set_persistent_peers(&ctx, &peers.join(","))
+}
+
+const STATESYNC_MARKER: &str = ".sei-sidecar-statesync-done";
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct StateSyncParams {
+    #[serde(default)]
+    use_local_snapshot: bool,
+    #[serde(default)]
+    trust_period: String,
+    #[serde(default)]
+    backfill_blocks: i64,
+}
+
+/// Blocks behind the tip the trust point is taken at.
+const TRUST_LAG: i64 = 2000;
+
+/// Fills `[statesync]` with a trust point from the first peer (or the newest local
+/// snapshot) and two RPC servers.
+pub async fn configure_state_sync(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
+    if ctx.marker_done(STATESYNC_MARKER) {
+        return Ok(());
+    }
+    let p: StateSyncParams = ctx.params(&params)?;
+    if !p.trust_period.is_empty() {
+        sei_config::duration::GoDuration::parse(&p.trust_period).map_err(|e| ctx.err("validate params", e))?;
+    }
+    let config =
+        std::fs::read_to_string(ctx.config_dir().join("config.toml")).map_err(|e| ctx.err("read", e.to_string()))?;
+    let doc: toml_edit::DocumentMut = config.parse().map_err(|e| ctx.err("read", format!("config.toml: {e}")))?;
+    let peers = doc.get("p2p").and_then(|t| t.get("persistent-peers")).and_then(|v| v.as_str()).unwrap_or("");
+    let hosts: Vec<String> = peers
+        .split(',')
+        .map(str::trim)
+        .filter_map(|p| p.split_once('@').map(|(_, addr)| addr))
+        .filter_map(|addr| addr.rsplit_once(':').map(|(host, _)| host.to_string()))
+        .take(2)
+        .collect();
+    let Some(first) = hosts.first() else {
+        return Err(ctx.err("peers", "no peers in config.toml [p2p] persistent-peers; run discover-peers first"));
+    };
+    let base = rpc_base(&ctx, first);
+    let trust_height = if p.use_local_snapshot {
+        let root = ctx.home().join("data/snapshots");
+        std::fs::read_dir(&root)
+            .map_err(|e| ctx.err("local snapshot", format!("{}: {e}", root.display())))?
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i64>().ok()))
+            .max()
+            .ok_or_else(|| ctx.err("local snapshot", format!("no snapshot directory under {}", root.display())))?
+    } else {
+        let status = rpc(&ctx, &format!("{base}/status")).await.map_err(|e| ctx.err("trust height", e))?;
+        let latest: i64 = status["sync_info"]["latest_block_height"]
+            .as_str()
+            .and_then(|h| h.parse().ok())
+            .ok_or_else(|| ctx.err("trust height", "no sync_info.latest_block_height in /status"))?;
+        (latest - TRUST_LAG).max(1)
+    };
+    let block =
+        rpc(&ctx, &format!("{base}/block?height={trust_height}")).await.map_err(|e| ctx.err("trust hash", e))?;
+    let hash = block["block_id"]["hash"].as_str().unwrap_or_default().to_string();
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ctx.err("trust hash", format!("block {trust_height} has no 64-hex-digit hash: {hash:?}")));
+    }
+    let rpc_port = ctx.settings.peer_rpc_port;
+    let mut servers: Vec<String> = hosts.iter().map(|h| format!("{h}:{rpc_port}")).collect();
+    if servers.len() == 1 {
+        servers.push(servers[0].clone());
+    }
+    let mut section = Map::new();
+    section.insert("enable".into(), json!(true));
+    section.insert("trust-height".into(), json!(trust_height));
+    section.insert("trust-hash".into(), json!(hash));
+    section.insert("rpc-servers".into(), json!(servers.join(",")));
+    section.insert("use-local-snapshot".into(), json!(p.use_local_snapshot));
+    if !p.trust_period.is_empty() {
+        section.insert("trust-period".into(), json!(p.trust_period));
+    }
+    if p.backfill_blocks > 0 {
+        section.insert("backfill-blocks".into(), json!(p.backfill_blocks));
+    }
+    let patch = json!({"statesync": section});
+    super::patch_config_toml(&ctx, patch.as_object().expect("an object"))?;
+    ctx.write_marker(STATESYNC_MARKER)
+}

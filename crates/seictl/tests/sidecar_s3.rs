@@ -1,0 +1,250 @@
+//! Sidecar tasks that use S3, against a real S3-compatible server (s3s-fs) and the seid
+//! RPC simulator.
+
+mod common;
+
+use std::io::Read;
+use std::path::Path;
+
+use common::*;
+use sei_testenv::{S3Server, SeidSimulator, block_hash};
+use serde_json::{Value, json};
+
+const GENESIS: &str = "genesis";
+const SNAPSHOTS: &str = "snapshots";
+
+fn s3_env(s3: &S3Server, chain: &str) -> Vec<(String, String)> {
+    let mut env = s3.env();
+    env.push(("SEI_CHAIN_ID".into(), chain.into()));
+    env.push(("SEI_GENESIS_BUCKET".into(), GENESIS.into()));
+    env.push(("SEI_SNAPSHOT_BUCKET".into(), SNAPSHOTS.into()));
+    env
+}
+
+fn put_object(s3: &S3Server, bucket: &str, key: &str, body: &[u8]) {
+    let path = s3.object_path(bucket, key);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, body).unwrap();
+}
+
+fn object(s3: &S3Server, bucket: &str, key: &str) -> Option<Vec<u8>> {
+    std::fs::read(s3.object_path(bucket, key)).ok()
+}
+
+const RPC_NOWHERE: &str = "http://127.0.0.1:9";
+
+#[tokio::test]
+async fn genesis_of_a_new_chain_comes_from_s3_and_a_missing_one_is_a_clear_error() {
+    let s3 = S3Server::start(&[GENESIS, SNAPSHOTS]).unwrap();
+    let s = Sidecar::start_with(RPC_NOWHERE, s3_env(&s3, "loadtest-7")).await;
+    let t = s.run("configure-genesis", Value::Null).await;
+    let error = t["error"].as_str().unwrap();
+    assert!(error.contains("object \"loadtest-7/genesis.json\" not found in s3://genesis"), "{error}");
+    assert!(error.contains("[hint: "), "{error}");
+    assert!(!s.home.join(".sei-sidecar-genesis-done").exists(), "no marker after a failure");
+
+    put_object(&s3, GENESIS, "loadtest-7/genesis.json", br#"{"chain_id":"other-1"}"#);
+    let t = s.run("configure-genesis", Value::Null).await;
+    assert!(t["error"].as_str().unwrap().contains("not loadtest-7"), "{t}");
+
+    let genesis = br#"{"chain_id":"loadtest-7","app_state":{}}"#;
+    put_object(&s3, GENESIS, "loadtest-7/genesis.json", genesis);
+    assert_eq!(s.run("configure-genesis", Value::Null).await["status"], "completed");
+    assert_eq!(std::fs::read(s.home.join("config/genesis.json")).unwrap(), genesis);
+}
+
+#[tokio::test]
+async fn a_missing_bucket_names_the_variable_to_check() {
+    let s3 = S3Server::start(&[GENESIS]).unwrap();
+    let s = Sidecar::start_with(RPC_NOWHERE, s3_env(&s3, "pacific-1")).await;
+    let t = s.run("snapshot-restore", json!({"targetHeight": 100})).await;
+    let error = t["error"].as_str().unwrap();
+    assert!(error.starts_with("snapshot-restore: S3:"), "{error}");
+    assert!(error.contains("SEI_SNAPSHOT_BUCKET"), "{error}");
+}
+
+fn tar_gz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+    for (path, body) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(body.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        // Written raw so that hostile paths reach the extractor unchanged.
+        let name = header.as_old_mut().name.as_mut();
+        name[..path.len()].copy_from_slice(path.as_bytes());
+        header.set_cksum();
+        tar.append(&header, *body).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+#[tokio::test]
+async fn snapshot_restore_picks_the_best_height_and_refuses_hostile_archives() {
+    let s3 = S3Server::start(&[GENESIS, SNAPSHOTS]).unwrap();
+    let s = Sidecar::start_with(RPC_NOWHERE, s3_env(&s3, "pacific-1")).await;
+    for h in [1000u64, 2000, 3000] {
+        let body = format!("chunk of {h}");
+        let archive = tar_gz(&[(&format!("{h}/1/0"), body.as_bytes()), ("metadata.db", b"meta")]);
+        put_object(&s3, SNAPSHOTS, &format!("pacific-1/state-sync/{h}.tar.gz"), &archive);
+    }
+    put_object(&s3, SNAPSHOTS, "pacific-1/state-sync/latest.txt", b"3000");
+    let t = s.run("snapshot-restore", json!({"targetHeight": 999})).await;
+    assert!(t["error"].as_str().unwrap().contains("no snapshot at or below height 999"), "{t}");
+    let t = s.run("snapshot-restore", json!({"targetHeight": 2500})).await;
+    assert_eq!(t["status"], "completed", "{t}");
+    let restored = s.home.join("data/snapshots");
+    assert_eq!(std::fs::read_to_string(restored.join("2000/1/0")).unwrap(), "chunk of 2000");
+    assert_eq!(std::fs::read_to_string(restored.join("metadata.db")).unwrap(), "meta");
+    assert!(!restored.join("3000").exists());
+    assert_eq!(std::fs::read_to_string(s.home.join(".sei-sidecar-snapshot-height")).unwrap(), "2000");
+    assert_eq!(std::fs::read_dir(s.home.join("tmp")).unwrap().count(), 0, "the download is removed");
+
+    // Another node, a hostile archive: nothing lands outside data/snapshots.
+    let s2 = Sidecar::start_with(RPC_NOWHERE, s3_env(&s3, "pacific-1")).await;
+    put_object(&s3, SNAPSHOTS, "pacific-1/state-sync/4000.tar.gz", &tar_gz(&[("../../escaped", b"x")]));
+    let t = s2.run("snapshot-restore", json!({})).await;
+    assert!(t["error"].as_str().unwrap().contains("leaves the destination"), "{t}");
+    assert!(!s2.home.join("escaped").exists() && !s2.home.parent().unwrap().join("escaped").exists());
+}
+
+#[tokio::test]
+async fn snapshot_upload_publishes_the_second_newest_snapshot_once() {
+    let s3 = S3Server::start(&[GENESIS, SNAPSHOTS]).unwrap();
+    let mut env = s3_env(&s3, "pacific-1");
+    env.push(("SEI_SNAPSHOT_UPLOAD_INTERVAL".into(), "200ms".into()));
+    let s = Sidecar::start_with(RPC_NOWHERE, env).await;
+    let snaps = s.home.join("data/snapshots");
+    for h in ["100", "200"] {
+        std::fs::create_dir_all(snaps.join(h).join("1")).unwrap();
+        std::fs::write(snaps.join(h).join("1/0"), format!("data {h}")).unwrap();
+    }
+    std::fs::write(snaps.join("metadata.db"), "meta").unwrap();
+    let (code, body) = s.submit(json!({"type": "snapshot-upload"})).await;
+    assert_eq!(code, 201);
+    let key = "pacific-1/state-sync/100.tar.gz";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while object(&s3, SNAPSHOTS, "pacific-1/state-sync/latest.txt").is_none() {
+        assert!(std::time::Instant::now() < deadline, "nothing uploaded");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(object(&s3, SNAPSHOTS, "pacific-1/state-sync/latest.txt").unwrap(), b"100");
+    let uploaded = object(&s3, SNAPSHOTS, key).unwrap();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&uploaded[..]));
+    let mut names = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().display().to_string();
+        if name == "100/1/0" {
+            let mut text = String::new();
+            entry.read_to_string(&mut text).unwrap();
+            assert_eq!(text, "data 100");
+        }
+        names.push(name);
+    }
+    assert!(names.contains(&"100/1/0".to_string()) && names.contains(&"metadata.db".to_string()), "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("200")), "the newest may still be written");
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(s.home.join(".sei-sidecar-last-upload.json")).unwrap()).unwrap();
+    assert_eq!(state["lastUploadedHeight"], 100);
+    // The task keeps running: it uploads again when a newer snapshot appears.
+    std::fs::create_dir_all(snaps.join("300")).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while object(&s3, SNAPSHOTS, "pacific-1/state-sync/latest.txt").as_deref() != Some(b"200") {
+        assert!(std::time::Instant::now() < deadline, "200 never uploaded");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(s.task(body["id"].as_str().unwrap()).await.1["status"], "running");
+}
+
+#[tokio::test]
+async fn ceremony_artifacts_go_up_and_genesis_peers_come_down() {
+    let s3 = S3Server::start(&[GENESIS, SNAPSHOTS]).unwrap();
+    let s = Sidecar::start_with(RPC_NOWHERE, s3_env(&s3, "loadtest-7")).await;
+    assert_eq!(
+        s.run("generate-identity", json!({"chainId": "loadtest-7", "moniker": "v0"})).await["status"],
+        "completed"
+    );
+    let t = s.run("upload-genesis-artifacts", json!({"nodeName": "v-0"})).await;
+    assert!(t["error"].as_str().unwrap().contains("no gentx"), "{t}");
+    std::fs::create_dir_all(s.home.join("config/gentx")).unwrap();
+    std::fs::write(s.home.join("config/gentx/gentx-abc.json"), br#"{"body":{}}"#).unwrap();
+    assert_eq!(s.run("upload-genesis-artifacts", json!({"nodeName": "v-0"})).await["status"], "completed");
+    assert_eq!(object(&s3, GENESIS, "loadtest-7/v-0/gentx.json").unwrap(), br#"{"body":{}}"#);
+    let identity: Value =
+        serde_json::from_slice(&object(&s3, GENESIS, "loadtest-7/v-0/identity.json").unwrap()).unwrap();
+    let own: Value = serde_json::from_slice(&std::fs::read(s.home.join("config/node_key.json")).unwrap()).unwrap();
+    assert_eq!(identity["node_key"], own);
+
+    let own_id = own["id"].as_str().unwrap();
+    let peers =
+        json!([format!("{own_id}@v-0-0.v-0.ns.svc.cluster.local:26656"), "abc@v-1-0.v-1.ns.svc.cluster.local:26656"]);
+    put_object(&s3, GENESIS, "loadtest-7/peers.json", peers.to_string().as_bytes());
+    assert_eq!(s.run("set-genesis-peers", Value::Null).await["status"], "completed");
+    let config: toml::Table =
+        toml::from_str(&std::fs::read_to_string(s.home.join("config/config.toml")).unwrap()).unwrap();
+    assert_eq!(
+        config["p2p"]["persistent-peers"].as_str(),
+        Some("abc@v-1-0.v-1.ns.svc.cluster.local:26656"),
+        "itself dropped"
+    );
+    assert_eq!(config["moniker"].as_str(), Some("v0"), "the rest of config.toml is kept");
+}
+
+#[tokio::test]
+async fn upload_file_ships_files_under_the_home_only() {
+    let s3 = S3Server::start(&[GENESIS, SNAPSHOTS, "artifacts"]).unwrap();
+    let s = Sidecar::start_with(RPC_NOWHERE, s3_env(&s3, "pacific-1")).await;
+    let file = s.home.join("data/report.json");
+    std::fs::write(&file, "{\"ok\":true}").unwrap();
+    let params =
+        |f: &Path| json!({"file": f, "bucket": "artifacts", "key": "runs/1/report.json", "region": "eu-central-1"});
+    assert_eq!(s.run("upload-file", params(&file)).await["status"], "completed");
+    assert_eq!(object(&s3, "artifacts", "runs/1/report.json").unwrap(), b"{\"ok\":true}");
+    let t = s.run("upload-file", params(Path::new("/etc/hostname"))).await;
+    assert!(t["error"].as_str().unwrap().contains("is not a file under"), "{t}");
+    let t = s.run("upload-file", json!({"file": file})).await;
+    assert!(t["error"].as_str().unwrap().contains("are required"), "{t}");
+}
+
+#[tokio::test]
+async fn peers_are_discovered_and_state_sync_gets_a_trust_point() {
+    let sim = SeidSimulator::start("aaaabbbbccccddddeeeeffff0000111122223333").await.unwrap();
+    sim.set_height(10_000);
+    let mut env = vec![("SEI_PEER_RPC_PORT".to_string(), sim.port.to_string())];
+    env.push(("SEI_CHAIN_ID".into(), "pacific-1".into()));
+    let s = Sidecar::start_with(RPC_NOWHERE, env).await;
+    let t = s.run("configure-state-sync", json!({})).await;
+    assert!(t["error"].as_str().unwrap().contains("no peers"), "{t}");
+    let t = s.run("discover-peers", json!({"sources": [{"type": "static"}]})).await;
+    assert!(t["error"].as_str().unwrap().contains("sources[0]: addresses must not be empty"), "{t}");
+    let t = s.run("discover-peers", json!({"sources": [{"type": "carrier-pigeon"}]})).await;
+    assert!(t["error"].as_str().unwrap().contains("sources[0]"), "{t}");
+    let sources = json!({"sources": [
+        {"type": "dnsEndpoints", "endpoints": ["127.0.0.1", "127.0.0.1"]},
+        {"type": "static", "addresses": ["ffff@10.0.0.9:26656"]}
+    ]});
+    assert_eq!(s.run("discover-peers", sources).await["status"], "completed");
+    let config: toml::Table =
+        toml::from_str(&std::fs::read_to_string(s.home.join("config/config.toml")).unwrap()).unwrap();
+    assert_eq!(
+        config["p2p"]["persistent-peers"].as_str(),
+        Some("aaaabbbbccccddddeeeeffff0000111122223333@127.0.0.1:26656,ffff@10.0.0.9:26656"),
+        "de-duplicated, in order"
+    );
+    let t = s.run("configure-state-sync", json!({"trustPeriod": "168h", "backfillBlocks": 10})).await;
+    assert_eq!(t["status"], "completed", "{t}");
+    let config: toml::Table =
+        toml::from_str(&std::fs::read_to_string(s.home.join("config/config.toml")).unwrap()).unwrap();
+    let ss = &config["statesync"];
+    assert_eq!(ss["enable"].as_bool(), Some(true));
+    assert_eq!(ss["trust-height"].as_integer(), Some(8000), "2000 behind the tip");
+    assert_eq!(ss["trust-hash"].as_str(), Some(block_hash(8000).as_str()));
+    let port = sim.port;
+    assert_eq!(
+        ss["rpc-servers"].as_str(),
+        Some(format!("127.0.0.1:{port},10.0.0.9:{port}").as_str()),
+        "the first two peers"
+    );
+    assert_eq!((ss["trust-period"].as_str(), ss["backfill-blocks"].as_integer()), (Some("168h"), Some(10)));
+}
