@@ -22,7 +22,7 @@ use std::time::Duration;
 pub use api::{ApiDoc, MAX_BODY, TaskResult, openapi_json, router};
 pub use engine::Engine;
 pub use settings::{Settings, SettingsError};
-use tokio_util::sync::CancellationToken;
+pub use tokio_util::sync::CancellationToken;
 
 /// Why the sidecar could not run.
 #[derive(Debug, thiserror::Error)]
@@ -62,14 +62,21 @@ fn prepare_home(settings: &Settings) -> Result<(), ServeError> {
     Ok(())
 }
 
+/// Prepares the home, opens the store, resumes interrupted tasks and builds the HTTP app.
+/// `root` cancels every task.
+pub fn build(settings: Settings, root: CancellationToken) -> Result<(Arc<Engine>, axum::Router), ServeError> {
+    prepare_home(&settings)?;
+    let store = store::Store::open(&settings.home.join("sidecar.db"))?;
+    let engine = Engine::start(store, Arc::new(settings), root)?;
+    Ok((engine.clone(), router(engine)))
+}
+
 /// Runs the sidecar until `shutdown` resolves. Running tasks are left `running` in the
 /// store on shutdown and resume at the next start.
 pub async fn serve(settings: Settings, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
-    prepare_home(&settings)?;
-    let store = store::Store::open(&settings.home.join("sidecar.db"))?;
     let root = CancellationToken::new();
-    let settings = Arc::new(settings);
-    let engine = Engine::start(store, settings.clone(), root.clone())?;
+    let (engine, app) = build(settings, root.clone())?;
+    let settings = engine.settings().clone();
     let addr = format!("{}:{}", settings.bind, settings.port);
     let listener =
         tokio::net::TcpListener::bind(&addr).await.map_err(|source| ServeError::Bind { addr: addr.clone(), source })?;
@@ -80,7 +87,7 @@ pub async fn serve(settings: Settings, shutdown: impl Future<Output = ()> + Send
     }
     tracing::info!(%addr, home = %settings.home.display(), chain = %settings.chain_id, "sidecar listening");
     let stop = root.clone();
-    let result = axum::serve(listener, router(engine.clone()))
+    let result = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
             stop.cancel();

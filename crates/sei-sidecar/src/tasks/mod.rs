@@ -133,6 +133,14 @@ pub fn registry() -> HashMap<&'static str, Handler> {
     ])
 }
 
+/// Merges a JSON patch into a TOML document the way `config-patch` does (objects merge,
+/// `null` deletes, anything else replaces) and returns the new text.
+pub fn merge_patch(toml: &str, patch: &serde_json::Map<String, Value>) -> Result<String, String> {
+    let mut doc: toml_edit::DocumentMut = toml.parse().map_err(|e| format!("parse: {e}"))?;
+    config::merge(doc.as_table_mut(), patch)?;
+    Ok(doc.to_string())
+}
+
 /// This node's CometBFT ID, from `config/node_key.json`.
 pub fn node_id(ctx: &TaskContext) -> Result<String, TaskError> {
     let path = ctx.config_dir().join("node_key.json");
