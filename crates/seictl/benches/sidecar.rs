@@ -116,4 +116,5 @@ fn main() {
         );
     });
     let _ = child.kill();
+    let _ = child.wait();
 }
