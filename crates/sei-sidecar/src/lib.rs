@@ -6,8 +6,9 @@
 //! error is JSON naming the problem.
 
 mod api;
+pub mod cosmos;
 mod engine;
-mod keys;
+pub mod keys;
 mod metrics;
 mod s3;
 mod seid;

@@ -1,5 +1,6 @@
 //! Task handlers. Each is idempotent: a crash can make the engine run it again.
 
+mod ceremony;
 mod config;
 mod files;
 mod genesis;
@@ -122,6 +123,8 @@ pub fn registry() -> HashMap<&'static str, Handler> {
         ("configure-genesis", handler(genesis::configure)),
         ("upload-genesis-artifacts", handler(genesis::upload_artifacts)),
         ("set-genesis-peers", handler(genesis::set_peers)),
+        ("generate-gentx", handler(ceremony::generate_gentx)),
+        ("assemble-and-upload-genesis", handler(ceremony::assemble)),
         ("discover-peers", handler(peers::discover)),
         ("configure-state-sync", handler(peers::configure_state_sync)),
         ("snapshot-restore", handler(snapshot::restore)),

@@ -1,0 +1,290 @@
+//! The genesis ceremony of a new chain: `generate-gentx` on every validator, then
+//! `assemble-and-upload-genesis` on one of them.
+
+use std::os::unix::fs::PermissionsExt;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{TaskContext, TaskError, write_atomic};
+use crate::cosmos::{self, Coin};
+use crate::s3::Bucket;
+
+const GENTX_MARKER: &str = ".sei-sidecar-gentx-done";
+const ASSEMBLE_MARKER: &str = ".sei-sidecar-assemble-done";
+/// The account key of this validator. Not the SDK keyring format: seid cannot read it.
+const ACCOUNT_KEY: &str = "keyring-test/validator.key";
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct GentxParams {
+    #[serde(default)]
+    chain_id: String,
+    #[serde(default)]
+    staking_amount: String,
+    #[serde(default)]
+    account_balance: String,
+    /// Accepted for compatibility; not applied (as in the reference).
+    #[serde(default)]
+    #[allow(dead_code)]
+    genesis_params: String,
+}
+
+fn read_json(ctx: &TaskContext, path: &std::path::Path) -> Result<Value, TaskError> {
+    let text = std::fs::read(path).map_err(|e| ctx.err("read", format!("{}: {e}", path.display())))?;
+    serde_json::from_slice(&text).map_err(|e| ctx.err("read", format!("{}: {e}", path.display())))
+}
+
+fn write_json(ctx: &TaskContext, path: &std::path::Path, value: &Value) -> Result<(), TaskError> {
+    let text = serde_json::to_vec_pretty(value).expect("JSON");
+    write_atomic(path, &text).map_err(|e| ctx.err("write", format!("{}: {e}", path.display())))
+}
+
+/// A mutable array at `path` under `app_state`, created when missing.
+fn array<'a>(genesis: &'a mut Value, path: &[&str]) -> &'a mut Vec<Value> {
+    let mut v = &mut genesis["app_state"];
+    for p in path {
+        if v.get(*p).is_none_or(Value::is_null) {
+            v[*p] = if p == path.last().unwrap() { json!([]) } else { json!({}) };
+        }
+        v = &mut v[*p];
+    }
+    if !v.is_array() {
+        *v = json!([]);
+    }
+    v.as_array_mut().expect("made an array")
+}
+
+fn has_account(genesis: &Value, address: &str) -> bool {
+    genesis["app_state"]["auth"]["accounts"].as_array().is_some_and(|a| a.iter().any(|x| x["address"] == address))
+}
+
+/// Adds a base account and its bank balance.
+fn add_account(genesis: &mut Value, address: &str, coins: &[Coin]) {
+    array(genesis, &["auth", "accounts"]).push(json!({
+        "@type": "/cosmos.auth.v1beta1.BaseAccount",
+        "address": address,
+        "pub_key": null,
+        "account_number": "0",
+        "sequence": "0"
+    }));
+    array(genesis, &["bank", "balances"]).push(json!({"address": address, "coins": cosmos::coins_json(coins)}));
+}
+
+fn balance_of(genesis: &Value, address: &str, denom: &str) -> u128 {
+    genesis["app_state"]["bank"]["balances"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| b["address"] == address)
+        .flat_map(|b| b["coins"].as_array().cloned().unwrap_or_default())
+        .filter(|c| c["denom"] == denom)
+        .filter_map(|c| c["amount"].as_str().and_then(|a| a.parse::<u128>().ok()))
+        .sum()
+}
+
+/// This validator's account, its genesis balance, and its signed `MsgCreateValidator`.
+pub async fn generate_gentx(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
+    if ctx.marker_done(GENTX_MARKER) {
+        return Ok(());
+    }
+    let p: GentxParams = ctx.params(&params)?;
+    if p.chain_id.is_empty() || p.staking_amount.is_empty() || p.account_balance.is_empty() {
+        return Err(ctx.err("validate params", "chainId, stakingAmount and accountBalance are required"));
+    }
+    let stake = cosmos::parse_coins(&p.staking_amount)
+        .map_err(|e| ctx.err("validate params", format!("stakingAmount: {e}")))?;
+    let [stake] = stake.as_slice() else {
+        return Err(ctx.err("validate params", "stakingAmount must be a single coin"));
+    };
+    let balance = cosmos::parse_coins(&p.account_balance)
+        .map_err(|e| ctx.err("validate params", format!("accountBalance: {e}")))?;
+    let held = balance.iter().find(|c| c.denom == stake.denom).map_or(0, |c| c.amount);
+    if held < stake.amount {
+        return Err(ctx.err(
+            "validate params",
+            format!("accountBalance holds {held}{} but stakingAmount is {}{}", stake.denom, stake.amount, stake.denom),
+        ));
+    }
+
+    // The account key survives a crash before the marker, so a rerun signs with it again.
+    let key_path = ctx.home().join(ACCOUNT_KEY);
+    let account = match std::fs::read(&key_path) {
+        Ok(bytes) => k256::ecdsa::SigningKey::from_slice(&bytes).map_err(|e| ctx.err("account key", e.to_string()))?,
+        Err(_) => {
+            let key = cosmos::generate_account().map_err(|e| ctx.err("account key", e))?;
+            std::fs::create_dir_all(key_path.parent().expect("has a parent"))
+                .map_err(|e| ctx.err("account key", e.to_string()))?;
+            write_atomic(&key_path, &key.to_bytes()).map_err(|e| ctx.err("account key", e.to_string()))?;
+            std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| ctx.err("account key", e.to_string()))?;
+            key
+        }
+    };
+    let address = cosmos::bech32(cosmos::ACCOUNT_HRP, &cosmos::address_bytes(account.verifying_key()));
+
+    let genesis_path = ctx.config_dir().join("genesis.json");
+    let mut genesis = read_json(&ctx, &genesis_path)?;
+    if genesis["chain_id"] != p.chain_id.as_str() {
+        return Err(
+            ctx.err("genesis", format!("genesis.json is for chain {}, not {}", genesis["chain_id"], p.chain_id))
+        );
+    }
+    if !has_account(&genesis, &address) {
+        add_account(&mut genesis, &address, &balance);
+        if genesis["app_state"].get("evm").is_some_and(Value::is_object) {
+            let eth = cosmos::eth_address(account.verifying_key());
+            array(&mut genesis, &["evm", "address_associations"])
+                .push(json!({"sei_address": address, "eth_address": eth}));
+        }
+        write_json(&ctx, &genesis_path, &genesis)?;
+    }
+
+    let validator_key = std::fs::read_to_string(ctx.config_dir().join("priv_validator_key.json"))
+        .map_err(|e| ctx.err("consensus key", format!("{e}; run generate-identity first")))?;
+    let consensus = crate::keys::parse_key_file(&validator_key).map_err(|e| ctx.err("consensus key", e))?;
+    let node_id = super::node_id(&ctx)?;
+    // The moniker given to generate-identity (the reference used the host name instead).
+    let config = std::fs::read_to_string(ctx.config_dir().join("config.toml")).unwrap_or_default();
+    let moniker = config
+        .parse::<toml_edit::DocumentMut>()
+        .ok()
+        .and_then(|d| d.get("moniker").and_then(|m| m.as_str()).map(String::from))
+        .unwrap_or_else(|| node_id.clone());
+    let ip = std::env::var("POD_IP").unwrap_or_default();
+    let tx = cosmos::gentx(&cosmos::CreateValidator {
+        moniker: &moniker,
+        account: &account,
+        consensus_key: &consensus.verifying_key(),
+        stake,
+        memo: &format!("{node_id}@{ip}:{}", sei_config::PORT_P2P),
+        chain_id: &p.chain_id,
+    });
+    let dir = ctx.config_dir().join("gentx");
+    std::fs::create_dir_all(&dir).map_err(|e| ctx.err("gentx", e.to_string()))?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| ctx.err("gentx", e.to_string()))?;
+    let path = dir.join(format!("gentx-{node_id}.json"));
+    write_json(&ctx, &path, &tx)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| ctx.err("gentx", e.to_string()))?;
+    ctx.write_marker(GENTX_MARKER)
+}
+
+#[derive(Deserialize, Default)]
+struct NodeRef {
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Deserialize, Default)]
+struct ExtraAccount {
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    balance: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct AssembleParams {
+    #[serde(default)]
+    account_balance: String,
+    #[serde(default)]
+    namespace: String,
+    #[serde(default)]
+    nodes: Vec<NodeRef>,
+    #[serde(default)]
+    accounts: Vec<ExtraAccount>,
+}
+
+/// Collects every validator's gentx into the final genesis, uploads it and `peers.json`.
+pub async fn assemble(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
+    if ctx.marker_done(ASSEMBLE_MARKER) {
+        return Ok(());
+    }
+    let p: AssembleParams = ctx.params(&params)?;
+    let bad = |m: String| ctx.err("validate params", m);
+    let balance = cosmos::parse_coins(&p.account_balance).map_err(|e| bad(format!("accountBalance: {e}")))?;
+    if p.namespace.is_empty() {
+        return Err(bad("namespace is required".into()));
+    }
+    if p.nodes.is_empty() || p.nodes.iter().any(|n| n.name.is_empty() || n.name.contains('/')) {
+        return Err(bad("nodes must list at least one node, each with a name".into()));
+    }
+    let mut extra = Vec::new();
+    for (i, a) in p.accounts.iter().enumerate() {
+        cosmos::check_account_address(&a.address).map_err(|e| bad(format!("accounts[{i}]: {e}")))?;
+        let coins = cosmos::parse_coins(&a.balance).map_err(|e| bad(format!("accounts[{i}]: {e}")))?;
+        extra.push((a.address.clone(), coins));
+    }
+    let chain = ctx.settings.chain_id.clone();
+    let bucket = Bucket::genesis(&ctx)?;
+
+    // Exactly the listed validators' gentxs, nothing left over from earlier runs.
+    let dir = ctx.config_dir().join("gentx");
+    std::fs::create_dir_all(&dir).map_err(|e| ctx.err("gentx", e.to_string()))?;
+    let mut gentxs = Vec::new();
+    for node in &p.nodes {
+        let body = bucket.get(&ctx, &format!("{chain}/{}/gentx.json", node.name)).await?;
+        let tx: Value = serde_json::from_slice(&body).map_err(|e| ctx.err("gentx", format!("{}: {e}", node.name)))?;
+        write_json(&ctx, &dir.join(format!("gentx-{}.json", node.name)), &tx)?;
+        gentxs.push((node.name.clone(), tx));
+    }
+    let keep: Vec<String> = p.nodes.iter().map(|n| format!("gentx-{}.json", n.name)).collect();
+    for entry in std::fs::read_dir(&dir).map_err(|e| ctx.err("gentx", e.to_string()))?.flatten() {
+        if !keep.iter().any(|k| entry.file_name() == k.as_str()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+
+    let genesis_path = ctx.config_dir().join("genesis.json");
+    let mut genesis = read_json(&ctx, &genesis_path)?;
+    if genesis["chain_id"] != chain.as_str() {
+        return Err(ctx.err("genesis", format!("genesis.json is for chain {}, not {chain}", genesis["chain_id"])));
+    }
+    let mut verified = Vec::new();
+    for (name, tx) in &gentxs {
+        let v = cosmos::verify_gentx(tx, &chain).map_err(|e| ctx.err("gentx", format!("{name}: {e}")))?;
+        if !has_account(&genesis, &v.delegator) {
+            add_account(&mut genesis, &v.delegator, &balance);
+        }
+        verified.push((name.clone(), v));
+    }
+    for (address, coins) in &extra {
+        if has_account(&genesis, address) {
+            return Err(ctx.err("accounts", format!("{address} is already a genesis account")));
+        }
+        add_account(&mut genesis, address, coins);
+    }
+    for (name, v) in &verified {
+        let held = balance_of(&genesis, &v.delegator, &v.stake.denom);
+        if held < v.stake.amount {
+            return Err(ctx.err(
+                "gentx",
+                format!(
+                    "{name}: {} holds {held}{} but stakes {}{}",
+                    v.delegator, v.stake.denom, v.stake.amount, v.stake.denom
+                ),
+            ));
+        }
+    }
+    // The chain computes the supply at InitGenesis.
+    array(&mut genesis, &["bank", "supply"]).clear();
+    *array(&mut genesis, &["genutil", "gen_txs"]) = gentxs.into_iter().map(|(_, tx)| tx).collect();
+    write_json(&ctx, &genesis_path, &genesis)?;
+    let bytes = std::fs::read(&genesis_path).map_err(|e| ctx.err("read", e.to_string()))?;
+    bucket.put(&ctx, &format!("{chain}/genesis.json"), bytes).await?;
+
+    let mut peers = Vec::new();
+    for node in &p.nodes {
+        let body = bucket.get(&ctx, &format!("{chain}/{}/identity.json", node.name)).await?;
+        let identity: Value =
+            serde_json::from_slice(&body).map_err(|e| ctx.err("peers", format!("{}: {e}", node.name)))?;
+        let id = identity["node_key"]["id"].as_str().filter(|s| !s.is_empty());
+        let id = id.ok_or_else(|| ctx.err("peers", format!("{}: identity.json has no node_key.id", node.name)))?;
+        peers.push(format!("{id}@{n}-0.{n}.{}.svc.cluster.local:{}", p.namespace, sei_config::PORT_P2P, n = node.name));
+    }
+    bucket.put(&ctx, &format!("{chain}/peers.json"), serde_json::to_vec(&peers).expect("JSON")).await?;
+    ctx.write_marker(ASSEMBLE_MARKER)
+}
