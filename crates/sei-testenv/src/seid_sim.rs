@@ -18,6 +18,8 @@ pub struct SeidSimulator {
 
 struct State {
     height: AtomicI64,
+    /// From this height on, blocks get another app hash and transactions another gas use.
+    diverge_from: AtomicI64,
     catching_up: AtomicBool,
     jsonrpc: AtomicBool,
     node_id: String,
@@ -30,6 +32,7 @@ impl SeidSimulator {
         let port = listener.local_addr()?.port();
         let state = Arc::new(State {
             height: AtomicI64::new(1),
+            diverge_from: AtomicI64::new(i64::MAX),
             catching_up: AtomicBool::new(false),
             jsonrpc: AtomicBool::new(false),
             node_id: node_id.to_string(),
@@ -67,6 +70,11 @@ impl SeidSimulator {
         self.state.catching_up.store(catching_up, Ordering::SeqCst);
     }
 
+    /// Makes blocks from `height` on differ from every other simulator's.
+    pub fn diverge_from(&self, height: i64) {
+        self.state.diverge_from.store(height, Ordering::SeqCst);
+    }
+
     /// Wrap answers in a JSON-RPC envelope (upstream CometBFT) instead of seid's flat form.
     pub fn set_jsonrpc(&self, on: bool) {
         self.state.jsonrpc.store(on, Ordering::SeqCst);
@@ -74,6 +82,13 @@ impl SeidSimulator {
 }
 
 impl State {
+    fn requested_height(&self, path: &str) -> i64 {
+        path.split_once("height=")
+            .and_then(|(_, h)| h.split('&').next())
+            .and_then(|h| h.parse().ok())
+            .unwrap_or_else(|| self.height.load(Ordering::SeqCst))
+    }
+
     fn answer(&self, path: &str) -> (&'static str, String) {
         let result = match path.split('?').next().unwrap_or(path) {
             "/status" => json!({
@@ -85,14 +100,26 @@ impl State {
             }),
             "/net_info" => json!({"listening": true, "n_peers": "0", "peers": []}),
             "/block" => {
-                let height: i64 = path
-                    .split_once("height=")
-                    .and_then(|(_, h)| h.split('&').next())
-                    .and_then(|h| h.parse().ok())
-                    .unwrap_or_else(|| self.height.load(Ordering::SeqCst));
+                let height = self.requested_height(path);
+                let app_hash = if height >= self.diverge_from.load(Ordering::SeqCst) {
+                    format!("{:064X}", !height)
+                } else {
+                    format!("{:064X}", height * 7)
+                };
                 json!({
                     "block_id": {"hash": block_hash(height)},
-                    "block": {"header": {"height": height.to_string(), "app_hash": "", "last_results_hash": ""}}
+                    "block": {"header": {"height": height.to_string(), "app_hash": app_hash, "last_results_hash": format!("{:064X}", height * 3)}}
+                })
+            }
+            "/block_results" => {
+                let height = self.requested_height(path);
+                let gas = if height >= self.diverge_from.load(Ordering::SeqCst) { 22_000 } else { 21_000 };
+                json!({
+                    "height": height.to_string(),
+                    "txs_results": [
+                        {"code": 0, "log": "", "gas_used": "50000", "gas_wanted": "60000", "events": [{"type": "transfer"}]},
+                        {"code": 0, "log": "", "gas_used": gas.to_string(), "gas_wanted": "30000", "events": []}
+                    ]
                 })
             }
             _ => return ("404 Not Found", json!({"error": "not found"}).to_string()),

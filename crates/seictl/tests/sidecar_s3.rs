@@ -248,3 +248,72 @@ async fn peers_are_discovered_and_state_sync_gets_a_trust_point() {
     );
     assert_eq!((ss["trust-period"].as_str(), ss["backfill-blocks"].as_integer()), (Some("168h"), Some(10)));
 }
+
+fn gunzip(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    flate2::read::GzDecoder::new(bytes).read_to_string(&mut out).unwrap();
+    out
+}
+
+#[tokio::test]
+async fn result_export_ships_complete_pages_and_resumes_where_it_stopped() {
+    let s3 = S3Server::start(&[GENESIS, SNAPSHOTS, "results"]).unwrap();
+    let node = SeidSimulator::start("0000000000000000000000000000000000000001").await.unwrap();
+    node.set_height(2500);
+    let s = Sidecar::start_with(&node.url(), s3_env(&s3, "pacific-1")).await;
+    let params = json!({"bucket": "results", "region": "eu-central-1", "prefix": "shadow"});
+    assert_eq!(s.run("result-export", params.clone()).await["status"], "completed");
+    let page = gunzip(&object(&s3, "results", "shadow/1-1000.ndjson.gz").unwrap());
+    let lines: Vec<Value> = page.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1000);
+    assert_eq!(lines[0]["height"], 1);
+    assert_eq!(lines[999]["block_results"]["height"], "1000", "the raw response, verbatim");
+    assert!(object(&s3, "results", "shadow/1001-2000.ndjson.gz").is_some());
+    assert!(object(&s3, "results", "shadow/2001-3000.ndjson.gz").is_none(), "only complete pages");
+    // A new task ID continues after the last exported page.
+    node.set_height(3000);
+    assert_eq!(s.run("result-export", params).await["status"], "completed");
+    assert!(object(&s3, "results", "shadow/2001-3000.ndjson.gz").is_some());
+    assert!(s.run("result-export", json!({"bucket": "results"})).await["error"].as_str().unwrap().contains("required"));
+}
+
+#[tokio::test]
+async fn result_compare_finds_the_first_divergent_block_and_reports_it() {
+    let s3 = S3Server::start(&[GENESIS, SNAPSHOTS, "results"]).unwrap();
+    let shadow = SeidSimulator::start("0000000000000000000000000000000000000001").await.unwrap();
+    let canonical = SeidSimulator::start("0000000000000000000000000000000000000002").await.unwrap();
+    shadow.set_height(300);
+    canonical.set_height(300);
+    canonical.set_jsonrpc(true); // the canonical node is upstream CometBFT
+    shadow.diverge_from(150);
+    let s = Sidecar::start_with(&shadow.url(), s3_env(&s3, "pacific-1")).await;
+    let t = s
+        .run(
+            "result-export",
+            json!({"bucket": "results", "region": "r", "prefix": "cmp/", "canonicalRpc": canonical.url()}),
+        )
+        .await;
+    assert_eq!(t["status"], "completed", "{t}");
+    let first = gunzip(&object(&s3, "results", "cmp/1-100.compare.ndjson.gz").unwrap());
+    let records: Vec<Value> = first.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 100);
+    assert!(records.iter().all(|r| r["match"] == true && r.get("layer1").is_none()));
+    let rest = gunzip(&object(&s3, "results", "cmp/101-150.compare.ndjson.gz").unwrap());
+    let last: Value = serde_json::from_str(rest.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (last["height"].as_i64(), last["match"].as_bool(), last["divergenceLayer"].as_i64()),
+        (Some(150), Some(false), Some(1))
+    );
+    assert_eq!(last["layer0"]["appHashMatch"], false);
+    assert_eq!(
+        last["layer1"]["divergences"][0],
+        json!({"txIndex": 1, "fields": [{"field": "gasUsed", "shadow": "22000", "canonical": "21000"}]})
+    );
+    let report: Value =
+        serde_json::from_str(&gunzip(&object(&s3, "results", "cmp/divergence-150.report.json.gz").unwrap())).unwrap();
+    assert_eq!(report["height"], 150);
+    assert_eq!(report["canonical"]["block"]["jsonrpc"], "2.0", "raw bodies are kept verbatim");
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(s.home.join(".sei-sidecar-last-export.json")).unwrap()).unwrap();
+    assert_eq!(state["lastExportedHeight"], 150);
+}

@@ -7,6 +7,7 @@ mod genesis;
 mod identity;
 mod peers;
 mod ready;
+mod results;
 mod snapshot;
 mod wait;
 
@@ -130,6 +131,7 @@ pub fn registry() -> HashMap<&'static str, Handler> {
         ("snapshot-restore", handler(snapshot::restore)),
         ("snapshot-upload", handler(snapshot::upload)),
         ("upload-file", handler(files::upload_file)),
+        ("result-export", handler(results::export)),
         ("export-state", handler(files::export_state)),
         ("generate-identity", handler(identity::generate)),
         ("await-condition", handler(wait::await_condition)),
