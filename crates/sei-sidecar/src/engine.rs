@@ -42,7 +42,7 @@ pub enum SubmitError {
     Store(#[from] StoreError),
 }
 
-pub fn now() -> String {
+pub(crate) fn now() -> String {
     OffsetDateTime::now_utc().format(&Rfc3339).expect("RFC 3339 always formats")
 }
 

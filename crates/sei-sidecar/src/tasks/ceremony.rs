@@ -198,93 +198,234 @@ struct AssembleParams {
     accounts: Vec<ExtraAccount>,
 }
 
+/// What the two assembly tasks share once their genesis base is in place.
+struct Assembly<'a> {
+    chain: &'a str,
+    balance: Vec<Coin>,
+    namespace: &'a str,
+    nodes: &'a [NodeRef],
+    extra: Vec<(String, Vec<Coin>)>,
+    /// A fork inherits a supply, which must grow with every added balance; a new chain
+    /// computes its supply at InitGenesis.
+    fork: bool,
+}
+
+fn validate_common<'a>(
+    ctx: &TaskContext,
+    balance: &str,
+    namespace: &'a str,
+    nodes: &'a [NodeRef],
+    accounts: &[ExtraAccount],
+    chain: &'a str,
+    fork: bool,
+) -> Result<Assembly<'a>, TaskError> {
+    let bad = |m: String| ctx.err("validate params", m);
+    let balance = cosmos::parse_coins(balance).map_err(|e| bad(format!("accountBalance: {e}")))?;
+    if namespace.is_empty() {
+        return Err(bad("namespace is required".into()));
+    }
+    if nodes.is_empty() || nodes.iter().any(|n| n.name.is_empty() || n.name.contains('/')) {
+        return Err(bad("nodes must list at least one node, each with a name".into()));
+    }
+    let mut extra = Vec::new();
+    for (i, a) in accounts.iter().enumerate() {
+        cosmos::check_account_address(&a.address).map_err(|e| bad(format!("accounts[{i}]: {e}")))?;
+        let coins = cosmos::parse_coins(&a.balance).map_err(|e| bad(format!("accounts[{i}]: {e}")))?;
+        extra.push((a.address.clone(), coins));
+    }
+    Ok(Assembly { chain, balance, namespace, nodes, extra, fork })
+}
+
+/// Adds `coins` to `app_state.bank.supply`, keeping it sorted by denomination.
+fn grow_supply(genesis: &mut Value, coins: &[Coin]) {
+    let supply = array(genesis, &["bank", "supply"]);
+    let mut total: std::collections::BTreeMap<String, u128> = supply
+        .iter()
+        .filter_map(|c| Some((c["denom"].as_str()?.to_string(), c["amount"].as_str()?.parse().ok()?)))
+        .collect();
+    for c in coins {
+        *total.entry(c.denom.clone()).or_default() += c.amount;
+    }
+    *supply = total.into_iter().map(|(denom, amount)| json!({"denom": denom, "amount": amount.to_string()})).collect();
+}
+
+impl Assembly<'_> {
+    fn fund(&self, genesis: &mut Value, address: &str, coins: &[Coin]) {
+        add_account(genesis, address, coins);
+        if self.fork {
+            grow_supply(genesis, coins);
+        }
+    }
+
+    /// Downloads and verifies the gentxs, funds validators and extra accounts, embeds the
+    /// gentxs, and uploads the genesis and `peers.json`.
+    async fn run(&self, ctx: &TaskContext, bucket: &Bucket, mut genesis: Value) -> Result<(), TaskError> {
+        let chain = self.chain;
+        // Exactly the listed validators' gentxs, nothing left over from earlier runs.
+        let dir = ctx.config_dir().join("gentx");
+        std::fs::create_dir_all(&dir).map_err(|e| ctx.err("gentx", e.to_string()))?;
+        let mut gentxs = Vec::new();
+        for node in self.nodes {
+            let body = bucket.get(ctx, &format!("{chain}/{}/gentx.json", node.name)).await?;
+            let tx: Value =
+                serde_json::from_slice(&body).map_err(|e| ctx.err("gentx", format!("{}: {e}", node.name)))?;
+            write_json(ctx, &dir.join(format!("gentx-{}.json", node.name)), &tx)?;
+            gentxs.push((node.name.clone(), tx));
+        }
+        let keep: Vec<String> = self.nodes.iter().map(|n| format!("gentx-{}.json", n.name)).collect();
+        for entry in std::fs::read_dir(&dir).map_err(|e| ctx.err("gentx", e.to_string()))?.flatten() {
+            if !keep.iter().any(|k| entry.file_name() == k.as_str()) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        let mut verified = Vec::new();
+        for (name, tx) in &gentxs {
+            let v = cosmos::verify_gentx(tx, chain).map_err(|e| ctx.err("gentx", format!("{name}: {e}")))?;
+            if !has_account(&genesis, &v.delegator) {
+                self.fund(&mut genesis, &v.delegator, &self.balance);
+            }
+            verified.push((name.clone(), v));
+        }
+        for (address, coins) in &self.extra {
+            if has_account(&genesis, address) {
+                return Err(ctx.err("accounts", format!("{address} is already a genesis account")));
+            }
+            self.fund(&mut genesis, address, coins);
+        }
+        for (name, v) in &verified {
+            let held = balance_of(&genesis, &v.delegator, &v.stake.denom);
+            if held < v.stake.amount {
+                return Err(ctx.err(
+                    "gentx",
+                    format!(
+                        "{name}: {} holds {held}{} but stakes {}{}",
+                        v.delegator, v.stake.denom, v.stake.amount, v.stake.denom
+                    ),
+                ));
+            }
+        }
+        if !self.fork {
+            array(&mut genesis, &["bank", "supply"]).clear();
+        }
+        *array(&mut genesis, &["genutil", "gen_txs"]) = gentxs.into_iter().map(|(_, tx)| tx).collect();
+        let genesis_path = ctx.config_dir().join("genesis.json");
+        write_json(ctx, &genesis_path, &genesis)?;
+        let bytes = std::fs::read(&genesis_path).map_err(|e| ctx.err("read", e.to_string()))?;
+        bucket.put(ctx, &format!("{chain}/genesis.json"), bytes).await?;
+
+        let mut peers = Vec::new();
+        for node in self.nodes {
+            let body = bucket.get(ctx, &format!("{chain}/{}/identity.json", node.name)).await?;
+            let identity: Value =
+                serde_json::from_slice(&body).map_err(|e| ctx.err("peers", format!("{}: {e}", node.name)))?;
+            let id = identity["node_key"]["id"].as_str().filter(|s| !s.is_empty());
+            let id = id.ok_or_else(|| ctx.err("peers", format!("{}: identity.json has no node_key.id", node.name)))?;
+            peers.push(format!(
+                "{id}@{n}-0.{n}.{}.svc.cluster.local:{}",
+                self.namespace,
+                sei_config::PORT_P2P,
+                n = node.name
+            ));
+        }
+        bucket.put(ctx, &format!("{chain}/peers.json"), serde_json::to_vec(&peers).expect("JSON")).await
+    }
+}
+
 /// Collects every validator's gentx into the final genesis, uploads it and `peers.json`.
 pub async fn assemble(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
     if ctx.marker_done(ASSEMBLE_MARKER) {
         return Ok(());
     }
     let p: AssembleParams = ctx.params(&params)?;
-    let bad = |m: String| ctx.err("validate params", m);
-    let balance = cosmos::parse_coins(&p.account_balance).map_err(|e| bad(format!("accountBalance: {e}")))?;
-    if p.namespace.is_empty() {
-        return Err(bad("namespace is required".into()));
-    }
-    if p.nodes.is_empty() || p.nodes.iter().any(|n| n.name.is_empty() || n.name.contains('/')) {
-        return Err(bad("nodes must list at least one node, each with a name".into()));
-    }
-    let mut extra = Vec::new();
-    for (i, a) in p.accounts.iter().enumerate() {
-        cosmos::check_account_address(&a.address).map_err(|e| bad(format!("accounts[{i}]: {e}")))?;
-        let coins = cosmos::parse_coins(&a.balance).map_err(|e| bad(format!("accounts[{i}]: {e}")))?;
-        extra.push((a.address.clone(), coins));
-    }
     let chain = ctx.settings.chain_id.clone();
-    let bucket = Bucket::genesis(&ctx)?;
-
-    // Exactly the listed validators' gentxs, nothing left over from earlier runs.
-    let dir = ctx.config_dir().join("gentx");
-    std::fs::create_dir_all(&dir).map_err(|e| ctx.err("gentx", e.to_string()))?;
-    let mut gentxs = Vec::new();
-    for node in &p.nodes {
-        let body = bucket.get(&ctx, &format!("{chain}/{}/gentx.json", node.name)).await?;
-        let tx: Value = serde_json::from_slice(&body).map_err(|e| ctx.err("gentx", format!("{}: {e}", node.name)))?;
-        write_json(&ctx, &dir.join(format!("gentx-{}.json", node.name)), &tx)?;
-        gentxs.push((node.name.clone(), tx));
-    }
-    let keep: Vec<String> = p.nodes.iter().map(|n| format!("gentx-{}.json", n.name)).collect();
-    for entry in std::fs::read_dir(&dir).map_err(|e| ctx.err("gentx", e.to_string()))?.flatten() {
-        if !keep.iter().any(|k| entry.file_name() == k.as_str()) {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
-
-    let genesis_path = ctx.config_dir().join("genesis.json");
-    let mut genesis = read_json(&ctx, &genesis_path)?;
+    let assembly = validate_common(&ctx, &p.account_balance, &p.namespace, &p.nodes, &p.accounts, &chain, false)?;
+    let genesis = read_json(&ctx, &ctx.config_dir().join("genesis.json"))?;
     if genesis["chain_id"] != chain.as_str() {
         return Err(ctx.err("genesis", format!("genesis.json is for chain {}, not {chain}", genesis["chain_id"])));
     }
-    let mut verified = Vec::new();
-    for (name, tx) in &gentxs {
-        let v = cosmos::verify_gentx(tx, &chain).map_err(|e| ctx.err("gentx", format!("{name}: {e}")))?;
-        if !has_account(&genesis, &v.delegator) {
-            add_account(&mut genesis, &v.delegator, &balance);
-        }
-        verified.push((name.clone(), v));
-    }
-    for (address, coins) in &extra {
-        if has_account(&genesis, address) {
-            return Err(ctx.err("accounts", format!("{address} is already a genesis account")));
-        }
-        add_account(&mut genesis, address, coins);
-    }
-    for (name, v) in &verified {
-        let held = balance_of(&genesis, &v.delegator, &v.stake.denom);
-        if held < v.stake.amount {
-            return Err(ctx.err(
-                "gentx",
-                format!(
-                    "{name}: {} holds {held}{} but stakes {}{}",
-                    v.delegator, v.stake.denom, v.stake.amount, v.stake.denom
-                ),
-            ));
-        }
-    }
-    // The chain computes the supply at InitGenesis.
-    array(&mut genesis, &["bank", "supply"]).clear();
-    *array(&mut genesis, &["genutil", "gen_txs"]) = gentxs.into_iter().map(|(_, tx)| tx).collect();
-    write_json(&ctx, &genesis_path, &genesis)?;
-    let bytes = std::fs::read(&genesis_path).map_err(|e| ctx.err("read", e.to_string()))?;
-    bucket.put(&ctx, &format!("{chain}/genesis.json"), bytes).await?;
-
-    let mut peers = Vec::new();
-    for node in &p.nodes {
-        let body = bucket.get(&ctx, &format!("{chain}/{}/identity.json", node.name)).await?;
-        let identity: Value =
-            serde_json::from_slice(&body).map_err(|e| ctx.err("peers", format!("{}: {e}", node.name)))?;
-        let id = identity["node_key"]["id"].as_str().filter(|s| !s.is_empty());
-        let id = id.ok_or_else(|| ctx.err("peers", format!("{}: identity.json has no node_key.id", node.name)))?;
-        peers.push(format!("{id}@{n}-0.{n}.{}.svc.cluster.local:{}", p.namespace, sei_config::PORT_P2P, n = node.name));
-    }
-    bucket.put(&ctx, &format!("{chain}/peers.json"), serde_json::to_vec(&peers).expect("JSON")).await?;
+    assembly.run(&ctx, &Bucket::genesis(&ctx)?, genesis).await?;
     ctx.write_marker(ASSEMBLE_MARKER)
+}
+
+const FORK_MARKER: &str = ".sei-sidecar-fork-assemble-done";
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ForkParams {
+    #[serde(default)]
+    source_chain_id: String,
+    #[serde(default)]
+    chain_id: String,
+    #[serde(default)]
+    account_balance: String,
+    #[serde(default)]
+    namespace: String,
+    #[serde(default)]
+    nodes: Vec<NodeRef>,
+    #[serde(default)]
+    accounts: Vec<ExtraAccount>,
+}
+
+/// Empties the listed arrays of a module's state, when the module exists.
+fn clear(genesis: &mut Value, module: &str, lists: &[&str]) {
+    if let Some(m) = genesis["app_state"].get_mut(module).and_then(Value::as_object_mut) {
+        for l in lists {
+            m.insert((*l).into(), json!([]));
+        }
+    }
+}
+
+/// A new chain from another chain's exported state: new chain ID and start height, no
+/// validators of the old chain, then the same assembly as a new chain.
+pub async fn assemble_fork(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
+    if ctx.marker_done(FORK_MARKER) {
+        return Ok(());
+    }
+    let p: ForkParams = ctx.params(&params)?;
+    if p.source_chain_id.is_empty() || p.chain_id.is_empty() {
+        return Err(ctx.err("validate params", "sourceChainId and chainId are required"));
+    }
+    let assembly = validate_common(&ctx, &p.account_balance, &p.namespace, &p.nodes, &p.accounts, &p.chain_id, true)?;
+    let bucket = Bucket::genesis(&ctx)?;
+    let exported = bucket.get(&ctx, &format!("{}/exported-state.json", p.source_chain_id)).await?;
+    let mut genesis: Value =
+        serde_json::from_slice(&exported).map_err(|e| ctx.err("exported state", format!("not JSON: {e}")))?;
+    let initial: i64 = match &genesis["initial_height"] {
+        Value::String(s) => s.parse().unwrap_or(1),
+        Value::Number(n) => n.as_i64().unwrap_or(1),
+        _ => 1,
+    };
+    genesis["chain_id"] = json!(p.chain_id);
+    genesis["genesis_time"] = json!(crate::engine::now());
+    genesis["initial_height"] = json!((initial + 1).to_string());
+    genesis["validators"] = json!([]);
+    clear(
+        &mut genesis,
+        "staking",
+        &["validators", "delegations", "unbonding_delegations", "redelegations", "last_validator_powers"],
+    );
+    if let Some(staking) = genesis["app_state"].get_mut("staking").and_then(Value::as_object_mut) {
+        staking.insert("last_total_power".into(), json!("0"));
+        staking.insert("exported".into(), json!(false));
+    }
+    clear(&mut genesis, "slashing", &["signing_infos", "missed_blocks"]);
+    clear(
+        &mut genesis,
+        "distribution",
+        &[
+            "delegator_withdraw_infos",
+            "outstanding_rewards",
+            "validator_accumulated_commissions",
+            "validator_historical_rewards",
+            "validator_current_rewards",
+            "delegator_starting_infos",
+            "validator_slash_events",
+        ],
+    );
+    if let Some(d) = genesis["app_state"].get_mut("distribution").and_then(Value::as_object_mut) {
+        d.insert("previous_proposer".into(), json!(""));
+    }
+    clear(&mut genesis, "evidence", &["evidence"]);
+    assembly.run(&ctx, &bucket, genesis).await?;
+    ctx.write_marker(FORK_MARKER)
 }

@@ -126,6 +126,7 @@ pub fn registry() -> HashMap<&'static str, Handler> {
         ("set-genesis-peers", handler(genesis::set_peers)),
         ("generate-gentx", handler(ceremony::generate_gentx)),
         ("assemble-and-upload-genesis", handler(ceremony::assemble)),
+        ("assemble-genesis-fork", handler(ceremony::assemble_fork)),
         ("discover-peers", handler(peers::discover)),
         ("configure-state-sync", handler(peers::configure_state_sync)),
         ("snapshot-restore", handler(snapshot::restore)),
