@@ -55,6 +55,19 @@ fn prepare_home(settings: &Settings) -> Result<(), ServeError> {
         let path = settings.home.join(dir);
         std::fs::create_dir_all(&path).map_err(io(&path))?;
     }
+    // Leftovers of a process that was killed mid-write: temp files of atomic writes and
+    // downloads. The targets themselves are never half-written; the tasks start over.
+    for dir in [settings.home.clone(), settings.home.join("config"), settings.home.join("tmp")] {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let leftover = (name.starts_with(".sei-sidecar-") || name.starts_with(".sei-config-"))
+                && name.ends_with(".tmp")
+                || dir.ends_with("tmp") && (name.starts_with("snapshot-") || name.starts_with("export-"));
+            if leftover {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
     let config = settings.home.join("config/config.toml");
     if !config.exists() {
         let seed = "mode = \"full\"\n\n[p2p]\n  laddr = \"tcp://0.0.0.0:26656\"\n  persistent-peers = \"\"\n\n[statesync]\n  enable = false\n  trust-height = 0\n  trust-hash = \"\"\n  rpc-servers = \"\"\n\n[mempool]\n  size = 5000\n";
