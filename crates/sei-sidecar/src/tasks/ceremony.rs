@@ -186,15 +186,11 @@ struct ExtraAccount {
 }
 
 #[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 struct AssembleParams {
-    #[serde(default)]
     account_balance: String,
-    #[serde(default)]
     namespace: String,
-    #[serde(default)]
     nodes: Vec<NodeRef>,
-    #[serde(default)]
     accounts: Vec<ExtraAccount>,
 }
 
@@ -350,20 +346,12 @@ pub async fn assemble(ctx: TaskContext, params: Value) -> Result<(), TaskError> 
 const FORK_MARKER: &str = ".sei-sidecar-fork-assemble-done";
 
 #[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 struct ForkParams {
-    #[serde(default)]
     source_chain_id: String,
-    #[serde(default)]
     chain_id: String,
-    #[serde(default)]
-    account_balance: String,
-    #[serde(default)]
-    namespace: String,
-    #[serde(default)]
-    nodes: Vec<NodeRef>,
-    #[serde(default)]
-    accounts: Vec<ExtraAccount>,
+    #[serde(flatten)]
+    common: AssembleParams,
 }
 
 /// Empties the listed arrays of a module's state, when the module exists.
@@ -385,7 +373,8 @@ pub async fn assemble_fork(ctx: TaskContext, params: Value) -> Result<(), TaskEr
     if p.source_chain_id.is_empty() || p.chain_id.is_empty() {
         return Err(ctx.err("validate params", "sourceChainId and chainId are required"));
     }
-    let assembly = validate_common(&ctx, &p.account_balance, &p.namespace, &p.nodes, &p.accounts, &p.chain_id, true)?;
+    let c = &p.common;
+    let assembly = validate_common(&ctx, &c.account_balance, &c.namespace, &c.nodes, &c.accounts, &p.chain_id, true)?;
     let bucket = Bucket::genesis(&ctx)?;
     let exported = bucket.get(&ctx, &format!("{}/exported-state.json", p.source_chain_id)).await?;
     let mut genesis: Value =
