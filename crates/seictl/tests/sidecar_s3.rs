@@ -317,3 +317,30 @@ async fn result_compare_finds_the_first_divergent_block_and_reports_it() {
         serde_json::from_slice(&std::fs::read(s.home.join(".sei-sidecar-last-export.json")).unwrap()).unwrap();
     assert_eq!(state["lastExportedHeight"], 150);
 }
+
+#[tokio::test]
+async fn a_full_config_apply_keeps_discovered_peers_and_the_state_sync_trust_point() {
+    let sim = SeidSimulator::start("aaaabbbbccccddddeeeeffff0000111122223333").await.unwrap();
+    sim.set_height(10_000);
+    let env = vec![("SEI_PEER_RPC_PORT".to_string(), sim.port.to_string())];
+    let s = Sidecar::start_with(RPC_NOWHERE, env).await;
+    let sources = json!({"sources": [{"type": "static", "addresses": ["aaaabbbbccccddddeeeeffff0000111122223333@127.0.0.1:26656"]}]});
+    assert_eq!(s.run("discover-peers", sources).await["status"], "completed");
+    assert_eq!(s.run("configure-state-sync", json!({})).await["status"], "completed");
+    assert_eq!(s.run("config-apply", json!({"mode": "full"})).await["status"], "completed");
+    let config: toml::Table =
+        toml::from_str(&std::fs::read_to_string(s.home.join("config/config.toml")).unwrap()).unwrap();
+    assert_eq!(
+        config["p2p"]["persistent-peers"].as_str(),
+        Some("aaaabbbbccccddddeeeeffff0000111122223333@127.0.0.1:26656")
+    );
+    assert_eq!(config["statesync"]["enable"].as_bool(), Some(true));
+    assert_eq!(config["statesync"]["trust-height"].as_integer(), Some(8000));
+    assert_eq!(config["chain-id"].as_str(), Some("pacific-1"));
+    // An explicit override still wins.
+    let t = s.run("config-apply", json!({"mode": "full", "overrides": {"network.p2p.persistent_peers": ""}})).await;
+    assert_eq!(t["status"], "completed");
+    let config: toml::Table =
+        toml::from_str(&std::fs::read_to_string(s.home.join("config/config.toml")).unwrap()).unwrap();
+    assert_eq!(config["p2p"]["persistent-peers"].as_str(), Some(""));
+}

@@ -30,6 +30,9 @@ pub async fn apply(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
     // seid panics when config.toml and genesis disagree on the chain, so the chain ID is
     // always rendered (the reference never wrote it).
     intent.overrides.entry("chain.chain_id".into()).or_insert_with(|| ctx.settings.chain_id.clone());
+    if !intent.incremental {
+        keep_discovered_settings(&ctx, &mut intent);
+    }
     let current = if intent.incremental { Some(read_current(&ctx)?) } else { None };
     let result = resolve(&intent, current.as_ref(), &Host::detect()).map_err(|e| ctx.err("resolve", e.to_string()))?;
     for d in &result.diagnostics {
@@ -47,6 +50,44 @@ pub async fn apply(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
             .map_err(|e| ctx.err("write", format!("{}: {e}", file.name())))?;
     }
     Ok(())
+}
+
+/// Settings other tasks wrote into config.toml that a full render would otherwise reset:
+/// the peers from `discover-peers`/`set-genesis-peers`, and the trust point from
+/// `configure-state-sync` (whose marker stops it from running again). The intent's own
+/// overrides win.
+fn keep_discovered_settings(ctx: &TaskContext, intent: &mut ConfigIntent) {
+    let Ok(text) = std::fs::read_to_string(ctx.config_dir().join("config.toml")) else { return };
+    let Ok(doc) = text.parse::<DocumentMut>() else { return };
+    let scalar = |table: &str, key: &str| -> Option<String> {
+        let v = doc.get(table)?.get(key)?.as_value()?;
+        Some(match v {
+            toml_edit::Value::String(s) => s.value().clone(),
+            other => other.to_string().trim().to_string(),
+        })
+    };
+    let mut keep = Vec::new();
+    if let Some(peers) = scalar("p2p", "persistent-peers").filter(|p| !p.is_empty()) {
+        keep.push(("network.p2p.persistent_peers", peers));
+    }
+    if ctx.marker_done(".sei-sidecar-statesync-done") {
+        for (key, unified) in [
+            ("enable", "state_sync.enable"),
+            ("trust-height", "state_sync.trust_height"),
+            ("trust-hash", "state_sync.trust_hash"),
+            ("rpc-servers", "state_sync.rpc_servers"),
+            ("use-local-snapshot", "state_sync.use_local_snapshot"),
+            ("trust-period", "state_sync.trust_period"),
+            ("backfill-blocks", "state_sync.backfill_blocks"),
+        ] {
+            if let Some(v) = scalar("statesync", key) {
+                keep.push((unified, v));
+            }
+        }
+    }
+    for (key, value) in keep {
+        intent.overrides.entry(key.into()).or_insert(value);
+    }
 }
 
 #[derive(Deserialize, Default)]
