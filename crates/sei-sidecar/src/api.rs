@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -166,15 +166,15 @@ async fn node_id(State(engine): State<Arc<Engine>>) -> Response {
         (status = 202, description = "The ID exists: nothing started", body = SubmitResponse),
         (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 413, body = ErrorResponse), (status = 500, body = ErrorResponse)))]
-async fn submit(State(engine): State<Arc<Engine>>, body: Result<Json<TaskRequest>, JsonRejection>) -> Response {
-    let Json(req) = match body {
+async fn submit(State(engine): State<Arc<Engine>>, body: Result<axum::body::Bytes, BytesRejection>) -> Response {
+    // Any content type is accepted (the reference's clients do not all send one).
+    let body = match body {
         Ok(b) => b,
-        Err(JsonRejection::BytesRejection(e)) => {
-            return error(StatusCode::PAYLOAD_TOO_LARGE, e.body_text());
-        }
-        Err(e) => {
-            return error(StatusCode::BAD_REQUEST, format!("invalid request body: {}", e.body_text()));
-        }
+        Err(e) => return error(StatusCode::PAYLOAD_TOO_LARGE, e.body_text()),
+    };
+    let req: TaskRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid request body: {e}")),
     };
     match engine.submit(req.id, &req.task_type, req.params) {
         Ok((id, outcome)) => {
@@ -266,6 +266,11 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(|| async { error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // No request holds a connection for long: every handler answers at once.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            std::time::Duration::from_secs(30),
+        ))
         .with_state(engine)
 }
 

@@ -218,6 +218,8 @@ pub struct VerifiedGentx {
     pub delegator: String,
     pub validator: String,
     pub stake: Coin,
+    /// Base64 of the ed25519 consensus key.
+    pub consensus_key: String,
 }
 
 fn text<'a>(v: &'a Value, what: &str) -> Result<&'a str, String> {
@@ -231,6 +233,7 @@ fn b64(v: &Value, what: &str) -> Result<Vec<u8>, String> {
 /// Rebuilds the signed bytes of a gentx from its JSON and verifies the signature against
 /// its signer, who must be the delegator.
 pub fn verify_gentx(tx: &Value, chain_id: &str) -> Result<VerifiedGentx, String> {
+    check_shape(tx)?;
     let m = &tx["body"]["messages"][0];
     if m["@type"] != "/cosmos.staking.v1beta1.MsgCreateValidator" {
         return Err(format!("gentx: the first message is {}, not MsgCreateValidator", m["@type"]));
@@ -308,7 +311,72 @@ pub fn verify_gentx(tx: &Value, chain_id: &str) -> Result<VerifiedGentx, String>
     if msg.delegator_address != delegator {
         return Err(format!("gentx: signed by {delegator}, not by the delegator {}", msg.delegator_address));
     }
-    Ok(VerifiedGentx { delegator, validator: msg.validator_address, stake })
+    let expected_validator = bech32(VALOPER_HRP, &address_bytes(&key));
+    if msg.validator_address != expected_validator {
+        return Err(format!(
+            "gentx: validator_address {} is not the delegator's ({expected_validator})",
+            msg.validator_address
+        ));
+    }
+    Ok(VerifiedGentx {
+        delegator,
+        validator: msg.validator_address,
+        stake,
+        consensus_key: B64.encode(&msg.pubkey.expect("set above").value),
+    })
+}
+
+fn len(v: &Value) -> usize {
+    v.as_array().map_or(0, Vec::len)
+}
+
+/// The signature covers only what `verify_gentx` rebuilds, so everything else a gentx may
+/// carry must be absent or empty: the JSON is embedded in the genesis as it is.
+fn check_shape(tx: &Value) -> Result<(), String> {
+    const MSG_KEYS: [&str; 8] = [
+        "@type",
+        "description",
+        "commission",
+        "min_self_delegation",
+        "delegator_address",
+        "validator_address",
+        "pubkey",
+        "value",
+    ];
+    let body = &tx["body"];
+    if len(&body["messages"]) != 1 {
+        return Err(format!("gentx: expected exactly one message, found {}", len(&body["messages"])));
+    }
+    let extra: Vec<&String> = body["messages"][0]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k)
+        .filter(|k| !MSG_KEYS.contains(&k.as_str()))
+        .collect();
+    if !extra.is_empty() {
+        return Err(format!("gentx: unexpected message fields {extra:?}"));
+    }
+    if !matches!(body["timeout_height"].as_str(), None | Some("0")) {
+        return Err("gentx: timeout_height must be 0".into());
+    }
+    if len(&body["extension_options"]) + len(&body["non_critical_extension_options"]) > 0 {
+        return Err("gentx: extension options are not allowed".into());
+    }
+    let auth = &tx["auth_info"];
+    if len(&auth["signer_infos"]) != 1 || len(&tx["signatures"]) != 1 {
+        return Err("gentx: expected exactly one signer and one signature".into());
+    }
+    if len(&auth["fee"]["amount"]) > 0 {
+        return Err("gentx: a genesis transaction pays no fee".into());
+    }
+    if auth["signer_infos"][0]["public_key"]["@type"] != "/cosmos.crypto.secp256k1.PubKey" {
+        return Err("gentx: the signer key must be secp256k1".into());
+    }
+    if body["messages"][0]["pubkey"]["@type"] != "/cosmos.crypto.ed25519.PubKey" {
+        return Err("gentx: the consensus key must be ed25519".into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -363,5 +431,20 @@ mod tests {
         let mut tampered = tx.clone();
         tampered["body"]["messages"][0]["value"]["amount"] = "99999999".into();
         assert!(verify_gentx(&tampered, "loadtest-1").unwrap_err().contains("does not verify"));
+        // What the signature does not cover must not be there at all.
+        for (path, value) in [
+            ("/body/timeout_height", json!("5")),
+            ("/auth_info/fee/amount", json!([{"denom": "usei", "amount": "1"}])),
+            ("/body/extension_options", json!([{"@type": "/x"}])),
+            ("/signatures", json!(["AA==", "AA=="])),
+        ] {
+            let mut t = tx.clone();
+            *t.pointer_mut(path).unwrap() = value;
+            assert!(verify_gentx(&t, "loadtest-1").is_err(), "{path}");
+        }
+        let mut two = tx.clone();
+        let msg = two["body"]["messages"][0].clone();
+        two["body"]["messages"].as_array_mut().unwrap().push(msg);
+        assert!(verify_gentx(&two, "loadtest-1").unwrap_err().contains("exactly one message"));
     }
 }

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use futures::FutureExt;
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -180,8 +181,15 @@ impl Engine {
         self.tracker.spawn(async move {
             let started = Instant::now();
             let params = record.params.clone().unwrap_or(Value::Null);
+            // A panicking handler fails its task instead of leaving it `running` forever.
+            let run = std::panic::AssertUnwindSafe(handler(ctx, params)).catch_unwind();
             let result = tokio::select! {
-                r = handler(ctx, params) => r,
+                r = run => r.unwrap_or_else(|panic| {
+                    let what = panic.downcast_ref::<String>().map(String::as_str)
+                        .or_else(|| panic.downcast_ref::<&str>().copied())
+                        .unwrap_or("unknown panic");
+                    Err(TaskError::new(task, "internal error", format!("the handler panicked: {what}")))
+                }),
                 _ = cancel.cancelled() => Err(TaskError::new(task, "cancelled", "the task was cancelled")),
             };
             engine.finish(record, generation, result, started.elapsed().as_secs_f64());

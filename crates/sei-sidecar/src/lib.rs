@@ -100,14 +100,28 @@ pub async fn serve(settings: Settings, shutdown: impl Future<Output = ()> + Send
         );
     }
     tracing::info!(%addr, home = %settings.home.display(), chain = %settings.chain_id, "sidecar listening");
-    let stop = root.clone();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            stop.cancel();
-        })
-        .await;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut server = tokio::spawn(
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop_rx.await;
+            })
+            .into_future(),
+    );
+    tokio::pin!(shutdown);
+    let result = tokio::select! {
+        r = &mut server => r.map_err(|e| ServeError::Serve(std::io::Error::other(e)))?.map_err(ServeError::Serve),
+        () = &mut shutdown => {
+            let _ = stop_tx.send(());
+            // Connections get 10 s to finish, as in the reference; then they are dropped.
+            if tokio::time::timeout(Duration::from_secs(10), &mut server).await.is_err() {
+                tracing::warn!("connections still open after 10 s; closing them");
+                server.abort();
+            }
+            Ok(())
+        }
+    };
     root.cancel();
     engine.drain(Duration::from_secs(10)).await;
-    result.map_err(ServeError::Serve)
+    result
 }

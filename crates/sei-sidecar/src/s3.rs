@@ -45,6 +45,12 @@ impl Bucket {
 
     /// A task error classified as §5.2 of the sidecar spec describes, with a hint that
     /// names where this bucket was configured.
+    /// The object path of `key`, refusing keys object_store would silently rewrite
+    /// (empty segments, `.`/`..`, percent signs).
+    fn path(&self, ctx: &TaskContext, key: &str) -> Result<ObjectPath, TaskError> {
+        ObjectPath::parse(key).map_err(|e| ctx.err("S3", format!("invalid object key {key:?}: {e}")))
+    }
+
     pub fn error(&self, ctx: &TaskContext, key: &str, e: object_store::Error) -> TaskError {
         let url = format!("s3://{}/{key}", self.name);
         let text = e.to_string();
@@ -80,7 +86,7 @@ impl Bucket {
     }
 
     pub async fn get(&self, ctx: &TaskContext, key: &str) -> Result<Bytes, TaskError> {
-        let path = ObjectPath::from(key);
+        let path = self.path(ctx, key)?;
         let result = self.store.get(&path).await.map_err(|e| self.error(ctx, key, e))?;
         result.bytes().await.map_err(|e| self.error(ctx, key, e))
     }
@@ -88,7 +94,7 @@ impl Bucket {
     /// Streams an object into a file (written in place; callers rename when needed).
     pub async fn download(&self, ctx: &TaskContext, key: &str, dest: &std::path::Path) -> Result<u64, TaskError> {
         use tokio::io::AsyncWriteExt;
-        let path = ObjectPath::from(key);
+        let path = self.path(ctx, key)?;
         let result = self.store.get(&path).await.map_err(|e| self.error(ctx, key, e))?;
         let mut stream = result.into_stream();
         let mut file = tokio::fs::File::create(dest).await.map_err(|e| ctx.err("download", e.to_string()))?;
@@ -106,7 +112,7 @@ impl Bucket {
     }
 
     pub async fn put(&self, ctx: &TaskContext, key: &str, body: Vec<u8>) -> Result<(), TaskError> {
-        let path = ObjectPath::from(key);
+        let path = self.path(ctx, key)?;
         self.store.put(&path, PutPayload::from(body)).await.map_err(|e| self.error(ctx, key, e))?;
         Ok(())
     }
@@ -117,7 +123,7 @@ impl Bucket {
     where
         F: FnOnce(&mut dyn std::io::Write) -> std::io::Result<()> + Send + 'static,
     {
-        let path = ObjectPath::from(key);
+        let path = self.path(ctx, key)?;
         let upload = self.store.put_multipart(&path).await.map_err(|e| self.error(ctx, key, e))?;
         let mut writer = WriteMultipart::new(upload);
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
@@ -153,7 +159,7 @@ impl Bucket {
 
     /// Every key under `prefix`.
     pub async fn list(&self, ctx: &TaskContext, prefix: &str) -> Result<Vec<String>, TaskError> {
-        let path = ObjectPath::from(prefix);
+        let path = self.path(ctx, prefix.trim_end_matches('/'))?;
         let mut stream = self.store.list(Some(&path));
         let mut keys = Vec::new();
         while let Some(meta) = stream.next().await {

@@ -26,14 +26,16 @@ pub fn find() -> Option<i32> {
 }
 
 fn alive(pid: i32) -> bool {
-    kill(Pid::from_raw(pid), None).is_ok()
+    !matches!(kill(Pid::from_raw(pid), None), Err(nix::errno::Errno::ESRCH))
 }
 
 /// SIGTERM, then SIGKILL after 30 s. A process that is already gone counts as stopped.
 pub async fn terminate(ctx: &TaskContext) -> Result<(), TaskError> {
     let pid = find().ok_or_else(|| ctx.err("SIGTERM_SEID", "no seid process found (is shareProcessNamespace on?)"))?;
-    if kill(Pid::from_raw(pid), Signal::SIGTERM).is_err() {
-        return Ok(());
+    match kill(Pid::from_raw(pid), Signal::SIGTERM) {
+        Ok(()) => {}
+        Err(nix::errno::Errno::ESRCH) => return Ok(()), // already gone
+        Err(e) => return Err(ctx.err("SIGTERM_SEID", format!("cannot signal seid (pid {pid}): {e}"))),
     }
     let deadline = Instant::now() + Duration::from_secs(30);
     while alive(pid) {

@@ -88,6 +88,13 @@ impl Store {
                  COMMIT;",
             )?;
         }
+        // A store of the reference at schema 1 or 2 lacks `run` (3 added it).
+        let has_run = conn.prepare("SELECT run FROM task_results LIMIT 0").is_ok();
+        if !has_run {
+            conn.execute_batch(
+                "ALTER TABLE task_results ADD COLUMN run INTEGER NOT NULL DEFAULT 1; PRAGMA user_version = 3;",
+            )?;
+        }
         if version < VERSION {
             conn.execute_batch(
                 "BEGIN;
@@ -178,5 +185,57 @@ impl Store {
     pub fn set_state(&self, key: &str, value: &str) -> Result<(), StoreError> {
         self.conn().execute("INSERT OR REPLACE INTO sidecar_state (key, value) VALUES (?1, ?2)", [key, value])?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_of_the_reference_at_schema_2_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sidecar.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE task_results (id TEXT PRIMARY KEY, type TEXT NOT NULL, status TEXT NOT NULL, params TEXT,
+                     error TEXT NOT NULL DEFAULT '', submitted_at TEXT NOT NULL, completed_at TEXT);
+                 INSERT INTO task_results VALUES ('a', 'mark-ready', 'completed', 'null', '', '2026-01-01T00:00:00Z', NULL);
+                 PRAGMA user_version = 2;",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let r = store.get("a").unwrap().unwrap();
+        assert_eq!((r.run, r.status), (1, Status::Completed));
+        store.set_state("ready", "true").unwrap();
+        drop(store);
+        let again = Store::open(&path).unwrap();
+        assert_eq!(again.state("ready").unwrap().as_deref(), Some("true"));
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_finished_and_every_running_task() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        for i in 0..5 {
+            let status = if i == 0 { Status::Running } else { Status::Completed };
+            store
+                .put(&TaskRecord {
+                    id: format!("t{i}"),
+                    task_type: "mark-ready".into(),
+                    status,
+                    run: 1,
+                    params: None,
+                    error: String::new(),
+                    submitted_at: format!("2026-01-01T00:00:0{i}Z"),
+                    completed_at: None,
+                })
+                .unwrap();
+        }
+        assert_eq!(store.prune(2).unwrap(), 2);
+        let ids: Vec<String> = store.list(10).unwrap().into_iter().map(|r| r.id).collect();
+        assert_eq!(ids, ["t4", "t3", "t0"]);
     }
 }

@@ -17,6 +17,7 @@ pub struct SeidSimulator {
 }
 
 struct State {
+    requests: AtomicI64,
     height: AtomicI64,
     /// From this height on, blocks get another app hash and transactions another gas use.
     diverge_from: AtomicI64,
@@ -31,6 +32,7 @@ impl SeidSimulator {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
         let state = Arc::new(State {
+            requests: AtomicI64::new(0),
             height: AtomicI64::new(1),
             diverge_from: AtomicI64::new(i64::MAX),
             catching_up: AtomicBool::new(false),
@@ -70,6 +72,11 @@ impl SeidSimulator {
         self.state.catching_up.store(catching_up, Ordering::SeqCst);
     }
 
+    /// Requests answered so far.
+    pub fn requests(&self) -> i64 {
+        self.state.requests.load(Ordering::SeqCst)
+    }
+
     /// Makes blocks from `height` on differ from every other simulator's.
     pub fn diverge_from(&self, height: i64) {
         self.state.diverge_from.store(height, Ordering::SeqCst);
@@ -90,6 +97,7 @@ impl State {
     }
 
     fn answer(&self, path: &str) -> (&'static str, String) {
+        self.requests.fetch_add(1, Ordering::SeqCst);
         let result = match path.split('?').next().unwrap_or(path) {
             "/status" => json!({
                 "node_info": {"id": self.node_id, "network": "sim-1"},

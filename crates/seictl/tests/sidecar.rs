@@ -79,9 +79,9 @@ async fn task_endpoints_need_the_bearer_token_and_health_endpoints_do_not() {
     assert_eq!(wrong.json::<Value>().await.unwrap()["error"], "invalid bearer token");
     for path in ["/v0/tasks", "/v0/tasks/6f1c2d8e-9a0b-4c3d-8e7f-112233445566"] {
         assert_eq!(s.status_of(path).await, 401, "GET {path}");
-        let del = s.http.delete(s.url(path)).send().await.unwrap();
-        assert!(del.status() == 401 || del.status() == 405, "DELETE {path}: {}", del.status());
     }
+    let del = s.http.delete(s.url("/v0/tasks/6f1c2d8e-9a0b-4c3d-8e7f-112233445566")).send().await.unwrap();
+    assert_eq!(del.status(), 401);
     for path in ["/v0/livez", "/v0/status", "/v0/metrics"] {
         assert_eq!(s.status_of(path).await, 200, "{path}");
     }
@@ -109,6 +109,9 @@ async fn submissions_are_validated_with_json_errors() {
     let r = raw("{not json").send().await.unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.json::<Value>().await.unwrap()["error"].as_str().unwrap().starts_with("invalid request body"));
+    // No content type: accepted, as by the reference.
+    let r = s.http.post(s.url("/v0/tasks")).bearer_auth(TOKEN).body(r#"{"type":"mark-ready"}"#).send().await.unwrap();
+    assert_eq!(r.status(), 201);
     // A fresh client: the server closes the connection after refusing the body.
     let big = format!("{{\"type\":\"mark-ready\",\"params\":{{\"x\":\"{}\"}}}}", "a".repeat(2 << 20));
     let r = reqwest::Client::new()
@@ -186,6 +189,11 @@ async fn delete_cancels_a_running_task_and_it_stays_deleted() {
     assert_eq!(s.task(id).await.1["status"], "running");
     let del = s.http.delete(s.url(&format!("/v0/tasks/{id}"))).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(del.status(), 204);
+    // The task really stopped: it no longer polls the node.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let polls = sim.requests();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sim.requests(), polls, "the cancelled task still polls");
     sim.set_height(150); // would have completed it
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(s.task(id).await.0, 404, "a cancelled task does not come back");
@@ -290,8 +298,10 @@ async fn genesis_and_identity_tasks_write_verifiable_files() {
     let id: Value = s.http.get(s.url("/v0/node-id")).send().await.unwrap().json().await.unwrap();
     assert_eq!(id["nodeId"], node_key["id"]);
     assert_eq!(id["nodeId"].as_str().unwrap().len(), 40);
-    let pv: Value =
-        serde_json::from_slice(&std::fs::read(s.home.join("config/priv_validator_key.json")).unwrap()).unwrap();
+    let pv_path = s.home.join("config/priv_validator_key.json");
+    let pv: Value = serde_json::from_slice(&std::fs::read(&pv_path).unwrap()).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&pv_path).unwrap().permissions().mode() & 0o777, 0o600, "keys are private");
     assert_eq!(pv["pub_key"]["type"], "tendermint/PubKeyEd25519");
     assert_eq!(pv["address"].as_str().unwrap().len(), 40);
     let state: Value =
@@ -299,6 +309,24 @@ async fn genesis_and_identity_tasks_write_verifiable_files() {
     assert_eq!(state, json!({"height": "0", "round": 0, "step": 0}));
     let config = std::fs::read_to_string(s.home.join("config/config.toml")).unwrap();
     assert!(config.contains("moniker = \"node-0\"") && config.contains("chain-id = \"pacific-1\""));
+
+    // A damaged key is an error, never silently replaced by a new identity.
+    let good = std::fs::read(&pv_path).unwrap();
+    let mut damaged = good.clone();
+    damaged.push(0xff);
+    std::fs::write(&pv_path, &damaged).unwrap();
+    std::fs::remove_file(s.home.join(".sei-sidecar-identity-done")).unwrap();
+    let t = s.run("generate-identity", json!({"chainId": "pacific-1", "moniker": "node-0"})).await;
+    assert!(t["error"].as_str().unwrap().contains("priv_validator_key.json"), "{t}");
+    assert_eq!(std::fs::read(&pv_path).unwrap(), damaged);
+
+    // A genesis of the wrong shape fails the gentx task with a reason (no stuck task).
+    std::fs::write(&pv_path, &good).unwrap();
+    std::fs::write(s.home.join("config/genesis.json"), r#"{"chain_id":"pacific-1","app_state":"x"}"#).unwrap();
+    let t = s
+        .run("generate-gentx", json!({"chainId": "pacific-1", "stakingAmount": "10usei", "accountBalance": "100usei"}))
+        .await;
+    assert!(t["error"].as_str().unwrap().contains("app_state has the wrong type"), "{t}");
 }
 
 #[tokio::test]

@@ -64,7 +64,22 @@ async fn a_missing_bucket_names_the_variable_to_check() {
 }
 
 fn tar_gz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    tar_gz_with(entries, None)
+}
+
+/// Entries written raw; with `link`, a symlink entry (name, target) is added last.
+fn tar_gz_with(entries: &[(&str, &[u8])], link: Option<(&str, &str)>) -> Vec<u8> {
     let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+    if let Some((name, target)) = link {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Symlink);
+        header.set_size(0);
+        header.set_mode(0o777);
+        header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        header.as_old_mut().linkname[..target.len()].copy_from_slice(target.as_bytes());
+        header.set_cksum();
+        tar.append(&header, &[][..]).unwrap();
+    }
     for (path, body) in entries {
         let mut header = tar::Header::new_gnu();
         header.set_size(body.len() as u64);
@@ -106,6 +121,16 @@ async fn snapshot_restore_picks_the_best_height_and_refuses_hostile_archives() {
     let t = s2.run("snapshot-restore", json!({})).await;
     assert!(t["error"].as_str().unwrap().contains("leaves the destination"), "{t}");
     assert!(!s2.home.join("escaped").exists() && !s2.home.parent().unwrap().join("escaped").exists());
+    put_object(&s3, SNAPSHOTS, "pacific-1/state-sync/4000.tar.gz", &tar_gz(&[("/tmp/sei-absolute-escape", b"x")]));
+    let t = s2.run("snapshot-restore", json!({})).await;
+    assert!(t["error"].as_str().unwrap().contains("leaves the destination"), "{t}");
+    assert!(!std::path::Path::new("/tmp/sei-absolute-escape").exists());
+    // A symlink pointing out, then a file written through it.
+    let archive = tar_gz_with(&[("out/owned", b"x")], Some(("out", "../../..")));
+    put_object(&s3, SNAPSHOTS, "pacific-1/state-sync/4000.tar.gz", &archive);
+    let t = s2.run("snapshot-restore", json!({})).await;
+    assert!(t["error"].as_str().unwrap().contains("points outside"), "{t}");
+    assert!(!s2.home.parent().unwrap().join("owned").exists());
 }
 
 #[tokio::test]

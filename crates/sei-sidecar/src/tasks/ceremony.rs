@@ -40,7 +40,33 @@ fn write_json(ctx: &TaskContext, path: &std::path::Path, value: &Value) -> Resul
     write_atomic(path, &text).map_err(|e| ctx.err("write", format!("{}: {e}", path.display())))
 }
 
-/// A mutable array at `path` under `app_state`, created when missing.
+/// The parts of a genesis the ceremony edits must have the right JSON types; checked once
+/// on reading, so that the edits below cannot fail half-way.
+fn check_genesis(ctx: &TaskContext, genesis: &Value) -> Result<(), TaskError> {
+    let bad = |what: &str| ctx.err("genesis", format!("{what} has the wrong type"));
+    if !genesis.is_object() || !(genesis["app_state"].is_object() || genesis["app_state"].is_null()) {
+        return Err(bad("app_state"));
+    }
+    for (module, list) in [
+        ("auth", "accounts"),
+        ("bank", "balances"),
+        ("bank", "supply"),
+        ("evm", "address_associations"),
+        ("genutil", "gen_txs"),
+    ] {
+        let m = &genesis["app_state"][module];
+        if !(m.is_object() || m.is_null()) {
+            return Err(bad(&format!("app_state.{module}")));
+        }
+        if !(m[list].is_array() || m[list].is_null()) {
+            return Err(bad(&format!("app_state.{module}.{list}")));
+        }
+    }
+    Ok(())
+}
+
+/// A mutable array at `path` under `app_state`, created when missing. The genesis has
+/// passed [`check_genesis`].
 fn array<'a>(genesis: &'a mut Value, path: &[&str]) -> &'a mut Vec<Value> {
     let mut v = &mut genesis["app_state"];
     for p in path {
@@ -80,7 +106,7 @@ fn balance_of(genesis: &Value, address: &str, denom: &str) -> u128 {
         .flat_map(|b| b["coins"].as_array().cloned().unwrap_or_default())
         .filter(|c| c["denom"] == denom)
         .filter_map(|c| c["amount"].as_str().and_then(|a| a.parse::<u128>().ok()))
-        .sum()
+        .fold(0u128, u128::saturating_add)
 }
 
 /// This validator's account, its genesis balance, and its signed `MsgCreateValidator`.
@@ -111,20 +137,18 @@ pub async fn generate_gentx(ctx: TaskContext, params: Value) -> Result<(), TaskE
     let key_path = ctx.home().join(ACCOUNT_KEY);
     let account = match std::fs::read(&key_path) {
         Ok(bytes) => k256::ecdsa::SigningKey::from_slice(&bytes).map_err(|e| ctx.err("account key", e.to_string()))?,
-        Err(_) => {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = cosmos::generate_account().map_err(|e| ctx.err("account key", e))?;
-            std::fs::create_dir_all(key_path.parent().expect("has a parent"))
-                .map_err(|e| ctx.err("account key", e.to_string()))?;
-            write_atomic(&key_path, &key.to_bytes()).map_err(|e| ctx.err("account key", e.to_string()))?;
-            std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600))
-                .map_err(|e| ctx.err("account key", e.to_string()))?;
+            super::write_secret(&key_path, &key.to_bytes()).map_err(|e| ctx.err("account key", e.to_string()))?;
             key
         }
+        Err(e) => return Err(ctx.err("account key", format!("{}: {e}", key_path.display()))),
     };
     let address = cosmos::bech32(cosmos::ACCOUNT_HRP, &cosmos::address_bytes(account.verifying_key()));
 
     let genesis_path = ctx.config_dir().join("genesis.json");
     let mut genesis = read_json(&ctx, &genesis_path)?;
+    check_genesis(&ctx, &genesis)?;
     if genesis["chain_id"] != p.chain_id.as_str() {
         return Err(
             ctx.err("genesis", format!("genesis.json is for chain {}, not {}", genesis["chain_id"], p.chain_id))
@@ -240,7 +264,8 @@ fn grow_supply(genesis: &mut Value, coins: &[Coin]) {
         .filter_map(|c| Some((c["denom"].as_str()?.to_string(), c["amount"].as_str()?.parse().ok()?)))
         .collect();
     for c in coins {
-        *total.entry(c.denom.clone()).or_default() += c.amount;
+        let t = total.entry(c.denom.clone()).or_default();
+        *t = t.saturating_add(c.amount);
     }
     *supply = total.into_iter().map(|(denom, amount)| json!({"denom": denom, "amount": amount.to_string()})).collect();
 }
@@ -274,9 +299,14 @@ impl Assembly<'_> {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
-        let mut verified = Vec::new();
+        let mut verified: Vec<(String, cosmos::VerifiedGentx)> = Vec::new();
         for (name, tx) in &gentxs {
             let v = cosmos::verify_gentx(tx, chain).map_err(|e| ctx.err("gentx", format!("{name}: {e}")))?;
+            if let Some((other, _)) =
+                verified.iter().find(|(_, o)| o.delegator == v.delegator || o.consensus_key == v.consensus_key)
+            {
+                return Err(ctx.err("gentx", format!("{name} and {other} are the same validator")));
+            }
             if !has_account(&genesis, &v.delegator) {
                 self.fund(&mut genesis, &v.delegator, &self.balance);
             }
@@ -335,7 +365,16 @@ pub async fn assemble(ctx: TaskContext, params: Value) -> Result<(), TaskError> 
     let p: AssembleParams = ctx.params(&params)?;
     let chain = ctx.settings.chain_id.clone();
     let assembly = validate_common(&ctx, &p.account_balance, &p.namespace, &p.nodes, &p.accounts, &chain, false)?;
-    let genesis = read_json(&ctx, &ctx.config_dir().join("genesis.json"))?;
+    // Every run starts from the genesis as it was before the first one, so a retry after a
+    // failure or a crash does not find its own additions.
+    let pristine = ctx.config_dir().join("genesis.pre-assembly.json");
+    if !pristine.exists() {
+        let current = std::fs::read(ctx.config_dir().join("genesis.json"))
+            .map_err(|e| ctx.err("read", format!("genesis.json: {e}")))?;
+        write_atomic(&pristine, &current).map_err(|e| ctx.err("write", e.to_string()))?;
+    }
+    let genesis = read_json(&ctx, &pristine)?;
+    check_genesis(&ctx, &genesis)?;
     if genesis["chain_id"] != chain.as_str() {
         return Err(ctx.err("genesis", format!("genesis.json is for chain {}, not {chain}", genesis["chain_id"])));
     }
@@ -379,6 +418,12 @@ pub async fn assemble_fork(ctx: TaskContext, params: Value) -> Result<(), TaskEr
     let exported = bucket.get(&ctx, &format!("{}/exported-state.json", p.source_chain_id)).await?;
     let mut genesis: Value =
         serde_json::from_slice(&exported).map_err(|e| ctx.err("exported state", format!("not JSON: {e}")))?;
+    check_genesis(&ctx, &genesis)?;
+    for module in ["staking", "slashing", "distribution", "evidence"] {
+        if !(genesis["app_state"][module].is_object() || genesis["app_state"][module].is_null()) {
+            return Err(ctx.err("exported state", format!("app_state.{module} has the wrong type")));
+        }
+    }
     let initial: i64 = match &genesis["initial_height"] {
         Value::String(s) => s.parse().unwrap_or(1),
         Value::Number(n) => n.as_i64().unwrap_or(1),
@@ -386,7 +431,7 @@ pub async fn assemble_fork(ctx: TaskContext, params: Value) -> Result<(), TaskEr
     };
     genesis["chain_id"] = json!(p.chain_id);
     genesis["genesis_time"] = json!(crate::engine::now());
-    genesis["initial_height"] = json!((initial + 1).to_string());
+    genesis["initial_height"] = json!(initial.saturating_add(1).to_string());
     genesis["validators"] = json!([]);
     clear(
         &mut genesis,

@@ -34,10 +34,17 @@ pub async fn upload_file(ctx: TaskContext, params: Value) -> Result<(), TaskErro
     if !file.starts_with(&home) || !file.is_file() {
         return Err(ctx.err("validate params", format!("{} is not a file under {}", p.file, home.display())));
     }
+    // Opened now, and not through a symlink, so the file checked is the file uploaded.
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut handle = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(&file)
+        .map_err(|e| ctx.err("open", format!("{}: {e}", file.display())))?;
     let bucket = Bucket::open(&ctx, &p.bucket, &p.region, "the task's bucket and region")?;
     bucket
         .upload_stream(&ctx, &p.key, move |out| {
-            std::io::copy(&mut std::fs::File::open(&file)?, out)?;
+            std::io::copy(&mut handle, out)?;
             Ok(())
         })
         .await?;
@@ -71,7 +78,13 @@ pub async fn export_state(ctx: TaskContext, params: Value) -> Result<(), TaskErr
     let key = if p.s3_key.is_empty() { format!("{}/exported-state.json", p.chain_id) } else { p.s3_key.clone() };
     let tmp = ctx.home().join("tmp");
     std::fs::create_dir_all(&tmp).map_err(|e| ctx.err("export", e.to_string()))?;
-    let out_path = tmp.join(format!("export-{}.json", uuid::Uuid::new_v4()));
+    // Removed when dropped: also when the task is cancelled.
+    let out_path = tempfile::Builder::new()
+        .prefix("export-")
+        .suffix(".json")
+        .tempfile_in(&tmp)
+        .map_err(|e| ctx.err("export", e.to_string()))?
+        .into_temp_path();
     let result = async {
         let out = std::fs::File::create(&out_path).map_err(|e| ctx.err("export", e.to_string()))?;
         let mut cmd = tokio::process::Command::new("seid");
@@ -84,7 +97,7 @@ pub async fn export_state(ctx: TaskContext, params: Value) -> Result<(), TaskErr
             return Err(ctx.err("export", format!("seid export exited with {status}")));
         }
         let bucket = Bucket::open(&ctx, &p.s3_bucket, &p.s3_region, "the task's s3Bucket and s3Region")?;
-        let path = out_path.clone();
+        let path = out_path.to_path_buf();
         bucket
             .upload_stream(&ctx, &key, move |w| {
                 std::io::copy(&mut std::fs::File::open(&path)?, w)?;
@@ -93,7 +106,7 @@ pub async fn export_state(ctx: TaskContext, params: Value) -> Result<(), TaskErr
             .await
     }
     .await;
-    let _ = std::fs::remove_file(&out_path);
+    drop(out_path);
     result?;
     ctx.write_marker(EXPORT_MARKER)
 }

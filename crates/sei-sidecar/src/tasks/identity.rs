@@ -25,13 +25,22 @@ fn load_or_generate(
     path: &Path,
     render: fn(&ed25519_dalek::SigningKey) -> Value,
 ) -> Result<(), TaskError> {
-    if let Ok(text) = std::fs::read_to_string(path) {
-        keys::parse_key_file(&text).map_err(|e| ctx.err("load key", format!("{}: {e}", path.display())))?;
-        return Ok(());
+    match std::fs::read(path) {
+        // A key that exists is never replaced, even when it cannot be read: that would
+        // silently change the node's identity.
+        Ok(bytes) => {
+            let text = String::from_utf8(bytes)
+                .map_err(|_| ctx.err("load key", format!("{} is not UTF-8", path.display())))?;
+            keys::parse_key_file(&text).map_err(|e| ctx.err("load key", format!("{}: {e}", path.display())))?;
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = keys::generate().map_err(|e| ctx.err("generate key", e))?;
+            let text = serde_json::to_string_pretty(&render(&key)).expect("JSON");
+            super::write_secret(path, text.as_bytes()).map_err(|e| ctx.err("write", format!("{}: {e}", path.display())))
+        }
+        Err(e) => Err(ctx.err("load key", format!("{}: {e}", path.display()))),
     }
-    let key = keys::generate().map_err(|e| ctx.err("generate key", e))?;
-    let text = serde_json::to_string_pretty(&render(&key)).expect("JSON");
-    write_atomic(path, text.as_bytes()).map_err(|e| ctx.err("write", format!("{}: {e}", path.display())))
 }
 
 pub async fn generate(ctx: TaskContext, params: Value) -> Result<(), TaskError> {

@@ -98,7 +98,7 @@ impl TaskContext {
     }
 
     pub fn write_marker(&self, name: &str) -> Result<(), TaskError> {
-        std::fs::write(self.home().join(name), b"").map_err(|e| self.err("marker", e.to_string()))
+        write_atomic(&self.home().join(name), b"").map_err(|e| self.err("marker", e.to_string()))
     }
 }
 
@@ -180,14 +180,25 @@ pub fn set_persistent_peers(ctx: &TaskContext, peers: &str) -> Result<(), TaskEr
 /// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, mode
 /// 0644, rename. A crash leaves either the old file or the new one, never half of it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_mode(path, bytes, 0o644)
+}
+
+/// [`write_atomic`] for secrets: the file is 0600 from its first byte.
+pub fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_mode(path, bytes, 0o600)
+}
+
+fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
+    // The temp file is created 0600; it only becomes readable when it is complete.
     let mut tmp = tempfile::Builder::new().prefix(".sei-sidecar-").suffix(".tmp").tempfile_in(dir)?;
     tmp.write_all(bytes)?;
+    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
     tmp.as_file().sync_all()?;
-    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
     tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    // The rename itself must survive a power loss too.
+    std::fs::File::open(dir)?.sync_all()
 }

@@ -100,7 +100,7 @@ pub async fn export(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
     }
     let local = p.rpc_endpoint.trim_end_matches('/').to_string();
     let bucket = Bucket::open(&ctx, &p.bucket, &p.region, "the task's bucket and region")?;
-    let start = last_exported(&ctx) + 1;
+    let start = last_exported(&ctx).saturating_add(1);
     if p.canonical_rpc.is_empty() {
         export_pages(&ctx, &bucket, &p.prefix, &local, start).await
     } else {

@@ -56,14 +56,20 @@ pub async fn restore(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
     };
     let tmp_dir = ctx.home().join("tmp");
     std::fs::create_dir_all(&tmp_dir).map_err(|e| ctx.err("download", e.to_string()))?;
-    let archive = tmp_dir.join(format!("snapshot-{}.tar.gz", uuid::Uuid::new_v4()));
+    // Removed when dropped: also when the task is cancelled mid-download.
+    let archive = tempfile::Builder::new()
+        .prefix("snapshot-")
+        .suffix(".tar.gz")
+        .tempfile_in(&tmp_dir)
+        .map_err(|e| ctx.err("download", e.to_string()))?
+        .into_temp_path();
     let result = async {
         bucket.download(&ctx, key, &archive).await?;
         if let Err(e) = std::fs::write(ctx.home().join(HEIGHT_FILE), height.to_string()) {
             tracing::warn!(error = %e, "cannot record the snapshot height");
         }
         let dest = ctx.home().join("data/snapshots");
-        let (archive, cancel) = (archive.clone(), ctx.cancel.clone());
+        let (archive, cancel) = (archive.to_path_buf(), ctx.cancel.clone());
         tokio::task::spawn_blocking(move || extract(&archive, &dest, &cancel))
             .await
             .map_err(|e| e.to_string())
@@ -71,7 +77,7 @@ pub async fn restore(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
             .map_err(|e| ctx.err("extract", e))
     }
     .await;
-    let _ = std::fs::remove_file(&archive);
+    drop(archive);
     result?;
     tracing::info!(height, key = %key, "snapshot restored");
     ctx.write_marker(RESTORE_MARKER)
