@@ -76,15 +76,7 @@ pub async fn export_state(ctx: TaskContext, params: Value) -> Result<(), TaskErr
         return Err(ctx.err("validate params", "chainId, s3Bucket and s3Region are required"));
     }
     let key = if p.s3_key.is_empty() { format!("{}/exported-state.json", p.chain_id) } else { p.s3_key.clone() };
-    let tmp = ctx.home().join("tmp");
-    std::fs::create_dir_all(&tmp).map_err(|e| ctx.err("export", e.to_string()))?;
-    // Removed when dropped: also when the task is cancelled.
-    let out_path = tempfile::Builder::new()
-        .prefix("export-")
-        .suffix(".json")
-        .tempfile_in(&tmp)
-        .map_err(|e| ctx.err("export", e.to_string()))?
-        .into_temp_path();
+    let out_path = ctx.temp_file("export-", ".json")?;
     let result = async {
         let out = std::fs::File::create(&out_path).map_err(|e| ctx.err("export", e.to_string()))?;
         let mut cmd = tokio::process::Command::new("seid");

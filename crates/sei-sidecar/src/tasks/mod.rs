@@ -97,6 +97,14 @@ impl TaskContext {
         self.home().join(name).exists()
     }
 
+    /// A file in `<home>/tmp` that is removed when dropped, also when the task is cancelled.
+    pub fn temp_file(&self, prefix: &str, suffix: &str) -> Result<tempfile::TempPath, TaskError> {
+        let dir = self.home().join("tmp");
+        std::fs::create_dir_all(&dir).map_err(|e| self.err("temp file", e.to_string()))?;
+        let file = tempfile::Builder::new().prefix(prefix).suffix(suffix).tempfile_in(&dir);
+        Ok(file.map_err(|e| self.err("temp file", e.to_string()))?.into_temp_path())
+    }
+
     pub fn write_marker(&self, name: &str) -> Result<(), TaskError> {
         write_atomic(&self.home().join(name), b"").map_err(|e| self.err("marker", e.to_string()))
     }

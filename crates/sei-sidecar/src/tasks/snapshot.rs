@@ -54,15 +54,7 @@ pub async fn restore(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
         };
         return Err(ctx.err("select", format!("{what} in s3://{}/{prefix}", bucket.name)));
     };
-    let tmp_dir = ctx.home().join("tmp");
-    std::fs::create_dir_all(&tmp_dir).map_err(|e| ctx.err("download", e.to_string()))?;
-    // Removed when dropped: also when the task is cancelled mid-download.
-    let archive = tempfile::Builder::new()
-        .prefix("snapshot-")
-        .suffix(".tar.gz")
-        .tempfile_in(&tmp_dir)
-        .map_err(|e| ctx.err("download", e.to_string()))?
-        .into_temp_path();
+    let archive = ctx.temp_file("snapshot-", ".tar.gz")?;
     let result = async {
         bucket.download(&ctx, key, &archive).await?;
         if let Err(e) = std::fs::write(ctx.home().join(HEIGHT_FILE), height.to_string()) {
