@@ -369,3 +369,47 @@ async fn a_full_config_apply_keeps_discovered_peers_and_the_state_sync_trust_poi
         toml::from_str(&std::fs::read_to_string(s.home.join("config/config.toml")).unwrap()).unwrap();
     assert_eq!(config["p2p"]["persistent-peers"].as_str(), Some(""));
 }
+
+/// A stand-in `seid` on PATH: `seid export` prints a state document, or fails on demand.
+fn fake_seid(dir: &Path, fail: bool) -> String {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = if fail {
+        "#!/bin/sh\necho 'export: database locked' >&2\nexit 3\n".to_string()
+    } else {
+        "#!/bin/sh\n[ \"$1\" = export ] || exit 2\necho '{\"chain_id\":\"old-1\",\"args\":\"'\"$*\"'\"}'\n".to_string()
+    };
+    let path = bin.join("seid");
+    std::fs::write(&path, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    format!("{}:/usr/bin:/bin", bin.display())
+}
+
+#[tokio::test]
+async fn export_state_runs_seid_export_and_uploads_the_result() {
+    let s3 = S3Server::start(&[GENESIS, SNAPSHOTS]).unwrap();
+    let tools = tempfile::tempdir().unwrap();
+    let mut env = s3_env(&s3, "old-1");
+    env.push(("PATH".into(), fake_seid(tools.path(), false)));
+    let s = Sidecar::start_with(RPC_NOWHERE, env).await;
+    let t =
+        s.run("export-state", json!({"chainId": "old-1", "height": 77, "s3Bucket": GENESIS, "s3Region": "r"})).await;
+    assert_eq!(t["status"], "completed", "{t}");
+    let exported: Value = serde_json::from_slice(&object(&s3, GENESIS, "old-1/exported-state.json").unwrap()).unwrap();
+    assert_eq!(exported["chain_id"], "old-1");
+    let args = exported["args"].as_str().unwrap_or_else(|| panic!("{exported}"));
+    assert!(args.contains("--height 77") && args.contains("--home"), "{args}");
+    assert!(std::fs::read_dir(s.home.join("tmp")).unwrap().next().is_none(), "the export file is removed");
+
+    let tools = tempfile::tempdir().unwrap();
+    let mut env = s3_env(&s3, "old-1");
+    env.push(("PATH".into(), fake_seid(tools.path(), true)));
+    let s = Sidecar::start_with(RPC_NOWHERE, env).await;
+    let t = s
+        .run("export-state", json!({"chainId": "old-1", "s3Bucket": GENESIS, "s3Region": "r", "s3Key": "x/state.json"}))
+        .await;
+    assert!(t["error"].as_str().unwrap().contains("seid export exited with"), "{t}");
+    assert!(!s.home.join(".sei-sidecar-export-done").exists());
+    assert!(s.run("export-state", json!({"chainId": "old-1"})).await["error"].as_str().unwrap().contains("required"));
+}
