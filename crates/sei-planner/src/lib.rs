@@ -1,0 +1,9 @@
+//! Pure planning and resource building for the Sei operator. Nothing here talks to the
+//! cluster or reads the clock: the controllers feed objects in and apply what comes out.
+
+pub mod names;
+pub mod platform;
+pub mod resources;
+pub mod shell;
+
+pub use platform::{Platform, PlatformError};

@@ -1,0 +1,175 @@
+//! Platform settings: node pools, storage, resources and buckets of the cluster the
+//! operator runs in. All come from environment variables and have no defaults.
+
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+
+/// Everything the operator needs to know about its cluster.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Platform {
+    pub nodepool_name: String,
+    pub nodepool_archive: String,
+    pub toleration_key: String,
+    pub service_account: String,
+    pub storage_class_perf: String,
+    pub storage_class_default: String,
+    pub storage_class_archive: String,
+    pub storage_size_default: Quantity,
+    pub storage_size_archive: Quantity,
+    pub cpu_archive: Quantity,
+    pub mem_archive: Quantity,
+    pub cpu_default: Quantity,
+    pub mem_default: Quantity,
+    pub snapshot_bucket: String,
+    pub snapshot_region: String,
+    pub genesis_bucket: String,
+    pub genesis_region: String,
+    pub result_export_bucket: String,
+    pub result_export_region: String,
+    pub result_export_prefix: String,
+    pub gateway_name: String,
+    pub gateway_namespace: String,
+    pub gateway_domain: String,
+    pub gateway_public_domain: Option<String>,
+}
+
+/// A platform variable that is missing or malformed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlatformError {
+    #[error("{0} is required but empty or unset")]
+    Missing(&'static str),
+    #[error("{var}={value:?} is not a Kubernetes quantity (for example 500Gi, 16, 64Gi, 500m)")]
+    BadQuantity { var: &'static str, value: String },
+}
+
+/// Whether `s` is a Kubernetes resource quantity (the API server's own pattern).
+pub fn is_quantity(s: &str) -> bool {
+    let (number, suffix) =
+        s.split_at(s.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-')).unwrap_or(s.len()));
+    let digits = number.trim_start_matches(['+', '-']);
+    let valid_number = !digits.is_empty()
+        && digits != "."
+        && digits.chars().filter(|c| *c == '.').count() <= 1
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && number.len() - digits.len() <= 1;
+    let valid_suffix = match suffix {
+        "" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" | "n" | "u" | "m" | "k" | "M" | "G" | "T" | "P" | "E" => true,
+        s if s.starts_with(['e', 'E']) => {
+            let exp = s[1..].trim_start_matches(['+', '-']);
+            !exp.is_empty() && exp.chars().all(|c| c.is_ascii_digit()) && s.len() - exp.len() <= 2
+        }
+        _ => false,
+    };
+    valid_number && valid_suffix
+}
+
+impl Platform {
+    /// Reads every variable through `get`, reporting the first missing or malformed one
+    /// by name (in the order of the table in docs/operator.md).
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Platform, PlatformError> {
+        let req = |var: &'static str| get(var).filter(|v| !v.trim().is_empty()).ok_or(PlatformError::Missing(var));
+        let qty = |var: &'static str| {
+            let v = req(var)?;
+            if is_quantity(&v) { Ok(Quantity(v)) } else { Err(PlatformError::BadQuantity { var, value: v }) }
+        };
+        Ok(Platform {
+            nodepool_name: req("SEI_NODEPOOL_NAME")?,
+            nodepool_archive: req("SEI_NODEPOOL_ARCHIVE")?,
+            toleration_key: req("SEI_TOLERATION_KEY")?,
+            service_account: req("SEI_SERVICE_ACCOUNT")?,
+            storage_class_perf: req("SEI_STORAGE_CLASS_PERF")?,
+            storage_class_default: req("SEI_STORAGE_CLASS_DEFAULT")?,
+            storage_class_archive: req("SEI_STORAGE_CLASS_ARCHIVE")?,
+            storage_size_default: qty("SEI_STORAGE_SIZE_DEFAULT")?,
+            storage_size_archive: qty("SEI_STORAGE_SIZE_ARCHIVE")?,
+            cpu_archive: qty("SEI_RESOURCE_CPU_ARCHIVE")?,
+            mem_archive: qty("SEI_RESOURCE_MEM_ARCHIVE")?,
+            cpu_default: qty("SEI_RESOURCE_CPU_DEFAULT")?,
+            mem_default: qty("SEI_RESOURCE_MEM_DEFAULT")?,
+            snapshot_bucket: req("SEI_SNAPSHOT_BUCKET")?,
+            snapshot_region: req("SEI_SNAPSHOT_REGION")?,
+            genesis_bucket: req("SEI_GENESIS_BUCKET")?,
+            genesis_region: req("SEI_GENESIS_REGION")?,
+            result_export_bucket: req("SEI_RESULT_EXPORT_BUCKET")?,
+            result_export_region: req("SEI_RESULT_EXPORT_REGION")?,
+            result_export_prefix: req("SEI_RESULT_EXPORT_PREFIX")?,
+            gateway_name: req("SEI_GATEWAY_NAME")?,
+            gateway_namespace: req("SEI_GATEWAY_NAMESPACE")?,
+            gateway_domain: req("SEI_GATEWAY_DOMAIN")?,
+            gateway_public_domain: get("SEI_GATEWAY_PUBLIC_DOMAIN").filter(|v| !v.trim().is_empty()),
+        })
+    }
+
+    /// Node pool for a node of this mode.
+    pub fn nodepool(&self, archive: bool) -> &str {
+        if archive { &self.nodepool_archive } else { &self.nodepool_name }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn env() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("SEI_NODEPOOL_NAME", "sei-node"),
+            ("SEI_NODEPOOL_ARCHIVE", "sei-archive"),
+            ("SEI_TOLERATION_KEY", "sei.io/workload"),
+            ("SEI_SERVICE_ACCOUNT", "sei-node"),
+            ("SEI_STORAGE_CLASS_PERF", "gp3-perf"),
+            ("SEI_STORAGE_CLASS_DEFAULT", "gp3"),
+            ("SEI_STORAGE_CLASS_ARCHIVE", "st1"),
+            ("SEI_STORAGE_SIZE_DEFAULT", "2000Gi"),
+            ("SEI_STORAGE_SIZE_ARCHIVE", "20Ti"),
+            ("SEI_RESOURCE_CPU_ARCHIVE", "32"),
+            ("SEI_RESOURCE_MEM_ARCHIVE", "256Gi"),
+            ("SEI_RESOURCE_CPU_DEFAULT", "16"),
+            ("SEI_RESOURCE_MEM_DEFAULT", "64Gi"),
+            ("SEI_SNAPSHOT_BUCKET", "snapshots"),
+            ("SEI_SNAPSHOT_REGION", "eu-central-1"),
+            ("SEI_GENESIS_BUCKET", "genesis"),
+            ("SEI_GENESIS_REGION", "eu-central-1"),
+            ("SEI_RESULT_EXPORT_BUCKET", "results"),
+            ("SEI_RESULT_EXPORT_REGION", "eu-central-1"),
+            ("SEI_RESULT_EXPORT_PREFIX", "shadow/"),
+            ("SEI_GATEWAY_NAME", "public"),
+            ("SEI_GATEWAY_NAMESPACE", "gateway"),
+            ("SEI_GATEWAY_DOMAIN", "sei.example.com"),
+        ]
+    }
+
+    pub fn platform() -> Platform {
+        let env = env();
+        Platform::from_env(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap()
+    }
+
+    #[test]
+    fn every_variable_is_required_and_named() {
+        let full = env();
+        for (missing, _) in &full {
+            let err = Platform::from_env(|k| {
+                if k == *missing { None } else { full.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()) }
+            })
+            .unwrap_err();
+            assert_eq!(err, PlatformError::Missing(missing));
+        }
+        assert_eq!(platform().gateway_public_domain, None);
+    }
+
+    #[test]
+    fn quantities_are_checked_at_start() {
+        let mut env = env();
+        env.retain(|(k, _)| *k != "SEI_STORAGE_SIZE_DEFAULT");
+        env.push(("SEI_STORAGE_SIZE_DEFAULT", "2 TB"));
+        let err = Platform::from_env(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "SEI_STORAGE_SIZE_DEFAULT=\"2 TB\" is not a Kubernetes quantity (for example 500Gi, 16, 64Gi, 500m)"
+        );
+        for good in ["16", "500m", "64Gi", "1.5", "2e3", "20Ti", "+1k"] {
+            assert!(is_quantity(good), "{good}");
+        }
+        for bad in ["", "Gi", "1.2.3", "10GB", "1e", "--1", "."] {
+            assert!(!is_quantity(bad), "{bad}");
+        }
+    }
+}
