@@ -28,25 +28,22 @@ pub fn apply_one(cfg: &mut NodeConfig, key: &str, text: &str) -> Result<(), Conf
 }
 
 /// The overrides that make a node produce state-sync snapshots every 2000 blocks, keeping
-/// `keep_recent` of them. Archive nodes keep their full history: for them only the
-/// snapshot and networking settings apply, never the pruning or retention ones (which
-/// would make seid prune receipts and blocks).
+/// `keep_recent` of them. Archive nodes keep their full history: for them only the two
+/// snapshot settings apply (as the reference operator sets them), never the pruning or
+/// retention ones that would make seid prune receipts and blocks.
 pub fn snapshot_generation_overrides(keep_recent: u32, archive: bool) -> BTreeMap<String, String> {
-    let mut out: BTreeMap<String, String> = [
-        ("storage.snapshot_interval", crate::mode::DEFAULT_SNAPSHOT_INTERVAL.to_string()),
-        ("storage.snapshot_keep_recent", keep_recent.to_string()),
-        ("network.p2p.max_connections", "500".to_string()),
-        ("network.p2p.send_rate", "20971520".to_string()),
-        ("network.p2p.recv_rate", "20971520".to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    let mut out = BTreeMap::from([
+        ("storage.snapshot_interval".to_string(), crate::mode::DEFAULT_SNAPSHOT_INTERVAL.to_string()),
+        ("storage.snapshot_keep_recent".to_string(), keep_recent.to_string()),
+    ]);
     if !archive {
         for (k, v) in [
             ("storage.pruning_keep_recent", "50000"),
             ("storage.pruning_keep_every", "0"),
             ("chain.min_retain_blocks", "50000"),
+            ("network.p2p.max_connections", "500"),
+            ("network.p2p.send_rate", "20971520"),
+            ("network.p2p.recv_rate", "20971520"),
         ] {
             out.insert(k.to_string(), v.to_string());
         }

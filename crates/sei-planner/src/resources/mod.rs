@@ -1,10 +1,10 @@
 //! Pure builders of every object a SeiNode owns. Same input, same object: nothing here
 //! reads the cluster or the clock.
 
-mod bootstrap;
+pub(crate) mod bootstrap;
 mod pvc;
 mod service;
-mod statefulset;
+pub(crate) mod statefulset;
 
 use std::collections::BTreeMap;
 
