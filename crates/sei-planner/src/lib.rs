@@ -5,6 +5,7 @@ pub mod executor;
 pub mod names;
 pub mod plan;
 pub mod platform;
+pub mod rbac;
 pub mod resources;
 pub mod shell;
 
