@@ -8,5 +8,6 @@ pub mod platform;
 pub mod rbac;
 pub mod resources;
 pub mod shell;
+pub mod status;
 
 pub use platform::{Platform, PlatformError};
