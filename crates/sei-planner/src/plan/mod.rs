@@ -5,6 +5,7 @@
 mod ids;
 mod intent;
 mod node;
+pub mod wire;
 
 pub use ids::{TASK_NAMESPACE, sub_task_id, task_id};
 pub use intent::config_intent;
