@@ -45,6 +45,15 @@ pub fn data_pvc(node: &SeiNode) -> String {
         .unwrap_or_else(|| format!("data-{}", node.name_any()))
 }
 
+/// The Secret holding the bearer token of a node's sidecar API.
+pub fn token_secret(node: &str) -> String {
+    format!("{node}-sidecar-token")
+}
+
+/// Data key of the token in that Secret, and where the sidecar finds it.
+pub const TOKEN_KEY: &str = "token";
+pub const TOKEN_DIR: &str = "/var/run/sei/sidecar-token";
+
 pub fn bootstrap_job(node: &str) -> String {
     format!("{node}-bootstrap")
 }

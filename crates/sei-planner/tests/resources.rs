@@ -78,8 +78,9 @@ fn a_full_node_statefulset() {
     let toleration = &pod.tolerations.unwrap()[0];
     assert_eq!((toleration.key.as_deref(), toleration.value.as_deref()), (Some("sei.io/workload"), Some("sei-node")));
     let volumes = pod.volumes.unwrap();
-    assert_eq!(volumes.len(), 1);
+    assert_eq!(volumes.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(), ["data", "sidecar-token"]);
     assert_eq!(volumes[0].persistent_volume_claim.as_ref().unwrap().claim_name, "data-rpc-0");
+    assert_eq!(volumes[1].secret.as_ref().unwrap().secret_name.as_deref(), Some("rpc-0-sidecar-token"));
 
     let inits = pod.init_containers.unwrap();
     assert_eq!(inits.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["seid-init", "sei-sidecar"]);
@@ -101,9 +102,11 @@ fn a_full_node_statefulset() {
             "SEI_GENESIS_BUCKET",
             "SEI_GENESIS_REGION",
             "SEI_SNAPSHOT_BUCKET",
-            "SEI_SNAPSHOT_REGION"
+            "SEI_SNAPSHOT_REGION",
+            "SEI_SIDECAR_TOKEN_FILE"
         ]
     );
+    assert_eq!(sidecar.volume_mounts.as_ref().unwrap()[1].mount_path, "/var/run/sei/sidecar-token");
     assert_eq!(sidecar.liveness_probe.as_ref().unwrap().http_get.as_ref().unwrap().path.as_deref(), Some("/v0/livez"));
     assert_eq!(sidecar.readiness_probe.as_ref().unwrap().failure_threshold, Some(6));
 
@@ -152,15 +155,19 @@ fn a_validator_mounts_its_key_secrets_read_only() {
     );
     let pod = statefulset(&n, &platform()).unwrap().spec.unwrap().template.spec.unwrap();
     let volumes = pod.volumes.unwrap();
-    assert_eq!(volumes.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(), ["data", "signing-key", "node-key"]);
-    assert_eq!(volumes[1].secret.as_ref().unwrap().default_mode, Some(0o400));
+    assert_eq!(
+        volumes.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),
+        ["data", "sidecar-token", "signing-key", "node-key"]
+    );
+    assert_eq!(volumes[2].secret.as_ref().unwrap().default_mode, Some(0o400));
     let seid = container(&pod.containers, "seid");
     let mounts = seid.volume_mounts.as_ref().unwrap();
     assert_eq!(mounts[1].mount_path, "/sei/config/priv_validator_key.json");
     assert_eq!((mounts[1].sub_path.as_deref(), mounts[1].read_only), (Some("priv_validator_key.json"), Some(true)));
     assert_eq!(mounts[2].mount_path, "/sei/config/node_key.json");
     let sidecar = &pod.init_containers.unwrap()[1];
-    assert_eq!(sidecar.volume_mounts.as_ref().unwrap().len(), 1, "the sidecar never sees the keys");
+    let mounts: Vec<_> = sidecar.volume_mounts.as_ref().unwrap().iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(mounts, ["data", "sidecar-token"], "the sidecar never sees the keys");
 }
 
 #[test]
@@ -210,7 +217,8 @@ fn the_bootstrap_job_replays_to_the_snapshot_height_without_keys() {
     let pod = spec.template.spec.unwrap();
     assert_eq!((pod.hostname.as_deref(), pod.subdomain.as_deref()), (Some("val-0"), Some("val")));
     assert_eq!(pod.restart_policy.as_deref(), Some("Never"));
-    assert_eq!(pod.volumes.unwrap().len(), 1, "no key Secrets in the bootstrap pod");
+    let volumes: Vec<_> = pod.volumes.unwrap().into_iter().map(|v| v.name).collect();
+    assert_eq!(volumes, ["data", "sidecar-token"], "no key Secrets in the bootstrap pod");
     let seid = container(&pod.containers, "seid");
     assert_eq!(seid.image.as_deref(), Some("sei:bootstrap"));
     assert!(seid.args.as_ref().unwrap()[0].contains("seid start --home /sei --halt-height 1200"));

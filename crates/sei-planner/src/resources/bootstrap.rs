@@ -93,14 +93,17 @@ pub fn bootstrap_job(node: &SeiNode, platform: &Platform) -> Result<Job, BuildEr
         ..Default::default()
     };
     // Only the data volume: the bootstrap pod never sees the validator's key Secrets.
-    let volumes = vec![Volume {
-        name: "data".into(),
-        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-            claim_name: names::data_pvc(node),
+    let volumes = vec![
+        Volume {
+            name: "data".into(),
+            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                claim_name: names::data_pvc(node),
+                ..Default::default()
+            }),
             ..Default::default()
-        }),
-        ..Default::default()
-    }];
+        },
+        super::token_volume(&name),
+    ];
     Ok(Job {
         metadata: ObjectMeta {
             name: Some(names::bootstrap_job(&name)),

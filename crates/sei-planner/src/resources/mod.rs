@@ -85,6 +85,19 @@ pub(crate) fn affinity(platform: &Platform, archive: bool) -> Affinity {
     }
 }
 
+/// The Secret volume of the sidecar's bearer token (only the sidecar mounts it).
+pub(crate) fn token_volume(node: &str) -> k8s_openapi::api::core::v1::Volume {
+    k8s_openapi::api::core::v1::Volume {
+        name: "sidecar-token".into(),
+        secret: Some(k8s_openapi::api::core::v1::SecretVolumeSource {
+            secret_name: Some(names::token_secret(node)),
+            default_mode: Some(0o400),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 pub(crate) fn data_mount() -> VolumeMount {
     VolumeMount { name: "data".into(), mount_path: names::HOME.into(), ..Default::default() }
 }
@@ -141,6 +154,7 @@ pub(crate) fn sidecar_container(node: &SeiNode, platform: &Platform, probes: boo
         ("SEI_SNAPSHOT_REGION", platform.snapshot_region.clone()),
     ]
     .into_iter()
+    .chain([("SEI_SIDECAR_TOKEN_FILE", format!("{}/{}", names::TOKEN_DIR, names::TOKEN_KEY))])
     .map(|(name, value)| EnvVar { name: name.into(), value: Some(value), ..Default::default() })
     .collect();
     Container {
@@ -154,7 +168,15 @@ pub(crate) fn sidecar_container(node: &SeiNode, platform: &Platform, probes: boo
             protocol: Some("TCP".into()),
             ..Default::default()
         }]),
-        volume_mounts: Some(vec![data_mount()]),
+        volume_mounts: Some(vec![
+            data_mount(),
+            VolumeMount {
+                name: "sidecar-token".into(),
+                mount_path: names::TOKEN_DIR.into(),
+                read_only: Some(true),
+                ..Default::default()
+            },
+        ]),
         restart_policy: Some("Always".into()),
         liveness_probe: probes.then(|| http_probe("/v0/livez", port, 5, 10, 3)),
         readiness_probe: probes.then(|| http_probe("/v0/healthz", port, 2, 5, 6)),

@@ -65,6 +65,7 @@ pub fn statefulset(node: &SeiNode, platform: &Platform) -> Result<StatefulSet, B
         }),
         ..Default::default()
     }];
+    volumes.push(super::token_volume(&name));
     let mut seid_mounts = vec![data_mount()];
     for (volume, secret, file) in key_secrets(node) {
         volumes.push(Volume {

@@ -1,0 +1,2 @@
+//! The Sei operator.
+pub mod sidecar;
