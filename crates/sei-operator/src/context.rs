@@ -1,0 +1,26 @@
+//! What every reconcile shares.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use kube::Client;
+use sei_planner::Platform;
+
+pub struct Context {
+    pub client: Client,
+    pub platform: Platform,
+    pub http: reqwest::Client,
+    /// Development and test setting: a JSON file mapping `namespace/name` to a sidecar base
+    /// URL, used instead of the pod's DNS name (see docs/operator.md).
+    pub sidecar_addresses: Option<PathBuf>,
+}
+
+impl Context {
+    /// The sidecar base URL of a node: its pod DNS name, unless the address file names it.
+    pub fn sidecar_url(&self, namespace: &str, name: &str, default: String) -> String {
+        let Some(path) = &self.sidecar_addresses else { return default };
+        let map: HashMap<String, String> =
+            std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        map.get(&format!("{namespace}/{name}")).cloned().unwrap_or(default)
+    }
+}

@@ -1,0 +1,288 @@
+//! The SeiNode controller: one reconcile per change, plan-driven (§5 of the controller
+//! spec), one status write per reconcile guarded by the object's resourceVersion.
+
+mod runner;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::controller::Action;
+use kube::{Resource, ResourceExt};
+pub use runner::{NodeRunner, quantity_bytes};
+use sei_api::common::NodePhase;
+use sei_api::plan::PlanPhase;
+use sei_api::{SeiNode, SeiNodeStatus};
+use sei_planner::executor::{self, Requeue};
+use sei_planner::plan::{PlanError, build_init_plan, build_running_plan};
+use sei_planner::status::{Candidate, condition, remove_condition, resolve_label_peers, set_condition};
+use sei_planner::{names, resources};
+use serde_json::json;
+
+use crate::context::Context;
+use crate::error::Error;
+use crate::sidecar::SidecarClient;
+
+/// How long a Running node without a plan waits before the next check.
+const STEADY: Duration = Duration::from_secs(30);
+
+fn now() -> Time {
+    Time(Timestamp::now())
+}
+
+fn api(ctx: &Context, ns: &str) -> Api<SeiNode> {
+    Api::namespaced(ctx.client.clone(), ns)
+}
+
+/// The sidecar token, creating its Secret (owned by the node) on first use.
+async fn sidecar_token(ctx: &Context, node: &SeiNode) -> Result<String, Error> {
+    let ns = node.namespace().unwrap_or_default();
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
+    let name = names::token_secret(&node.name_any());
+    if let Some(s) = secrets.get_opt(&name).await?
+        && let Some(t) = s.data.as_ref().and_then(|d| d.get(names::TOKEN_KEY))
+    {
+        return Ok(String::from_utf8_lossy(&t.0).into_owned());
+    }
+    let mut raw = [0u8; 24];
+    getrandom::fill(&mut raw).map_err(|e| Error::Other(format!("no randomness for the sidecar token: {e}")))?;
+    let token: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some(name.clone()),
+            namespace: Some(ns),
+            labels: Some(names::selector(&node.name_any())),
+            owner_references: Some(vec![resources::owner(node)]),
+            ..Default::default()
+        },
+        data: Some([(names::TOKEN_KEY.to_string(), ByteString(token.clone().into_bytes()))].into()),
+        ..Default::default()
+    };
+    match secrets.create(&PostParams::default(), &secret).await {
+        Ok(_) => Ok(token),
+        // Created by a concurrent reconcile: use the stored one.
+        Err(kube::Error::Api(s)) if s.code == 409 => Box::pin(sidecar_token(ctx, node)).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn resolve_peers(ctx: &Context, node: &SeiNode) -> Result<Vec<String>, Error> {
+    let sources: Vec<_> = node.spec.peers.iter().flatten().filter_map(|p| p.label.as_ref()).collect();
+    if sources.is_empty() {
+        return Ok(Vec::new());
+    }
+    let own_ns = node.namespace().unwrap_or_default();
+    let mut listed = std::collections::HashMap::new();
+    for s in &sources {
+        let ns = s.namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| own_ns.clone());
+        if !listed.contains_key(&ns) {
+            listed.insert(ns.clone(), api(ctx, &ns).list(&ListParams::default()).await?.items);
+        }
+    }
+    let name = node.name_any();
+    let empty = Default::default();
+    Ok(resolve_label_peers((&name, &own_ns), &sources, |ns| {
+        listed
+            .get(ns)
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|n| Candidate {
+                        name: n.metadata.name.as_deref().unwrap_or_default(),
+                        namespace: n.metadata.namespace.as_deref().unwrap_or_default(),
+                        labels: n.metadata.labels.as_ref().unwrap_or(&empty),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }))
+}
+
+/// Writes `status` over the node's, failing with a conflict if the node changed since it
+/// was read (the resourceVersion precondition).
+async fn write_status(ctx: &Context, node: &SeiNode, status: &SeiNodeStatus) -> Result<(), Error> {
+    let body = json!({"metadata": {"resourceVersion": node.resource_version()}, "status": status});
+    api(ctx, &node.namespace().unwrap_or_default())
+        .patch_status(&node.name_any(), &PatchParams::default(), &Patch::Merge(&body))
+        .await?;
+    Ok(())
+}
+
+async fn delete(ctx: &Context, node: &SeiNode) -> Result<Action, Error> {
+    if !node.finalizers().iter().any(|f| f == names::FINALIZER_NODE) {
+        return Ok(Action::await_change());
+    }
+    let ns = node.namespace().unwrap_or_default();
+    let mut status = node.status.clone().unwrap_or_default();
+    if status.phase != Some(NodePhase::Terminating) {
+        status.phase = Some(NodePhase::Terminating);
+        write_status(ctx, node, &status).await?;
+    }
+    // An imported PVC belongs to the user and is never deleted.
+    let imported = node.spec.data_volume.as_ref().is_some_and(|d| d.import.is_some());
+    if !imported {
+        let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &ns);
+        match pvcs.delete(&names::data_pvc(node), &Default::default()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let finalizers: Vec<String> = node.finalizers().iter().filter(|f| *f != names::FINALIZER_NODE).cloned().collect();
+    let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": node.resource_version()}});
+    api(ctx, &ns).patch(&node.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+    Ok(Action::await_change())
+}
+
+/// One reconcile of a SeiNode.
+pub async fn reconcile(node: Arc<SeiNode>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let ns = node.namespace().unwrap_or_default();
+    if node.meta().deletion_timestamp.is_some() {
+        return delete(&ctx, &node).await;
+    }
+    if !node.finalizers().iter().any(|f| f == names::FINALIZER_NODE) {
+        let mut finalizers = node.finalizers().to_vec();
+        finalizers.push(names::FINALIZER_NODE.into());
+        let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": node.resource_version()}});
+        api(&ctx, &ns).patch(&node.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        return Ok(Action::requeue(Duration::from_millis(1)));
+    }
+    let original = node.status.clone().unwrap_or_default();
+    if original.phase == Some(NodePhase::Failed) {
+        return Ok(Action::await_change());
+    }
+    let mut status = original.clone();
+    let now = now();
+    let generation = node.metadata.generation;
+
+    let peers = resolve_peers(&ctx, &node).await?;
+    status.resolved_peers = (!peers.is_empty()).then_some(peers);
+    // The planner sees the peers resolved in this reconcile.
+    let mut view = (*node).clone();
+    view.status = Some(status.clone());
+
+    let token = sidecar_token(&ctx, &node).await?;
+    let url = ctx.sidecar_url(&ns, &node.name_any(), names::sidecar_url(&node));
+    let sidecar = SidecarClient::new(ctx.http.clone(), url, Some(token));
+
+    // Health of a running node's sidecar.
+    let mut not_ready = false;
+    if status.phase == Some(NodePhase::Running) {
+        let conditions = status.conditions.get_or_insert_with(Vec::new);
+        let (s, reason, message) = match sidecar.healthz().await {
+            Ok(true) => ("True", "Ready", "sidecar returned 200".to_string()),
+            Ok(false) => ("False", "NotReady", "sidecar returned 503, re-issuing mark-ready".to_string()),
+            Err(e) => ("Unknown", "Unreachable", format!("sidecar Healthz error: {e}")),
+        };
+        not_ready = s == "False";
+        set_condition(conditions, "SidecarReady", s, reason, &message, generation, &now);
+    }
+
+    // Planning.
+    let had_active = status.plan.as_ref().is_some_and(|p| p.phase == PlanPhase::Active);
+    if !had_active {
+        if let Some(done) = status.plan.take() {
+            let conditions = status.conditions.get_or_insert_with(Vec::new);
+            let updating = condition(conditions, "NodeUpdateInProgress").is_some_and(|c| c.status == "True");
+            if updating {
+                let id = done.id.clone().unwrap_or_default();
+                let (reason, message) = match done.phase {
+                    PlanPhase::Complete => ("UpdateComplete", format!("plan {id} completed")),
+                    _ => match &done.failed_task_detail {
+                        Some(d) => ("UpdateFailed", format!("plan {id} failed: task {}: {}", d.task_type, d.error)),
+                        None => ("UpdateFailed", format!("plan {id} failed: unknown")),
+                    },
+                };
+                set_condition(conditions, "NodeUpdateInProgress", "False", reason, &message, generation, &now);
+            }
+        }
+        let plan_id = uuid::Uuid::new_v4().to_string();
+        let built = if status.phase == Some(NodePhase::Running) {
+            Ok(build_running_plan(&view, not_ready, &plan_id))
+        } else {
+            build_init_plan(&view, &plan_id).map(Some)
+        };
+        let conditions = status.conditions.get_or_insert_with(Vec::new);
+        match built {
+            Ok(plan) => {
+                remove_condition(conditions, "PlanBlocked");
+                if let Some(plan) = plan {
+                    if plan.tasks.iter().any(|t| t.task_type == sei_planner::plan::task::OBSERVE_IMAGE) {
+                        let current = status.current_image.clone().unwrap_or_default();
+                        let message = format!("image drift detected: spec={} current={current}", node.spec.image);
+                        let conditions = status.conditions.get_or_insert_with(Vec::new);
+                        set_condition(
+                            conditions,
+                            "NodeUpdateInProgress",
+                            "True",
+                            "UpdateStarted",
+                            &message,
+                            generation,
+                            &now,
+                        );
+                    }
+                    status.plan = Some(plan);
+                    if status.phase.is_none() || status.phase == Some(NodePhase::Pending) {
+                        status.phase = Some(NodePhase::Initializing);
+                        status.phase_transition_time = Some(now.clone());
+                    }
+                }
+            }
+            Err(e) => {
+                let reason = match e {
+                    PlanError::NoPeers(_) => "PeersUnresolved",
+                    _ => "InvalidSpec",
+                };
+                set_condition(conditions, "PlanBlocked", "True", reason, &e.to_string(), generation, &now);
+            }
+        }
+    }
+
+    // Execution: a new plan is only persisted in this reconcile.
+    let mut requeue = Requeue::After(executor::IMMEDIATELY);
+    let mut transient = None;
+    let new_plan = !had_active && status.plan.is_some();
+    if had_active {
+        let mut plan = status.plan.take().expect("active");
+        let init = plan.tasks.iter().any(|t| t.task_type == sei_planner::plan::task::ENSURE_DATA_PVC);
+        let step = {
+            let mut runner = NodeRunner { ctx: &ctx, node: &node, status: &mut status, sidecar, now: now.clone() };
+            executor::execute(&mut plan, &mut runner, now.clone()).await
+        };
+        if let Some(phase) = step.phase {
+            status.phase = Some(phase);
+            status.phase_transition_time = Some(now.clone());
+            // The init plan applied this image: no update plan is needed right after it.
+            if plan.phase == PlanPhase::Complete && init {
+                status.current_image = Some(node.spec.image.clone());
+            }
+        }
+        status.plan = Some(plan);
+        requeue = step.requeue;
+        transient = step.transient;
+    }
+
+    if status != original {
+        write_status(&ctx, &node, &status).await?;
+    }
+    if let Some(t) = transient {
+        tracing::info!(node = %node.name_any(), namespace = %ns, reason = %t, "task not done yet");
+    }
+    let active = status.plan.as_ref().is_some_and(|p| p.phase == PlanPhase::Active);
+    Ok(match requeue {
+        _ if new_plan => Action::requeue(executor::IMMEDIATELY),
+        _ if status.phase == Some(NodePhase::Running) && !active => Action::requeue(STEADY),
+        Requeue::After(d) => Action::requeue(d),
+        Requeue::Never => Action::await_change(),
+    })
+}
+
+/// Failed reconciles are retried with the controller's backoff; this one is a floor.
+pub fn error_policy(node: Arc<SeiNode>, error: &Error, _: Arc<Context>) -> Action {
+    tracing::warn!(node = %node.name_any(), %error, "reconcile failed");
+    Action::requeue(Duration::from_secs(5))
+}
