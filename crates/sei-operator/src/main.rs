@@ -9,16 +9,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::Parser;
-use futures::StreamExt;
-use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Service};
-use kube::runtime::controller::Controller;
-use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
-use kube::{Api, Client};
-use sei_api::SeiNode;
+use kube::Client;
 use sei_operator::context::Context;
-use sei_operator::node;
 use sei_planner::Platform;
 
 #[derive(Parser)]
@@ -53,32 +45,6 @@ async fn serve_health(addr: String) -> Result<()> {
     axum::serve(listener, app).await.context("health server")
 }
 
-async fn run_controller(ctx: Arc<Context>) {
-    let client = ctx.client.clone();
-    let nodes: Api<SeiNode> = Api::all(client.clone());
-    // Only spec changes (generation) trigger a reconcile of the node itself; owned objects
-    // trigger it on any change.
-    let (reader, writer) = reflector::store();
-    let trigger = watcher(nodes, watcher::Config::default())
-        .default_backoff()
-        .reflect(writer)
-        .applied_objects()
-        .predicate_filter(predicates::generation, Default::default());
-    Controller::for_stream(trigger, reader)
-        .owns(Api::<StatefulSet>::all(client.clone()), watcher::Config::default())
-        .owns(Api::<Service>::all(client.clone()), watcher::Config::default())
-        .owns(Api::<Job>::all(client.clone()), watcher::Config::default())
-        .owns(Api::<PersistentVolumeClaim>::all(client), watcher::Config::default())
-        .shutdown_on_signal()
-        .run(node::reconcile, node::error_policy, ctx)
-        .for_each(|r| async move {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "reconcile error");
-            }
-        })
-        .await;
-}
-
 async fn run(args: Args) -> Result<()> {
     let platform = Platform::from_env(|k| std::env::var(k).ok())?;
     let client = Client::try_default().await.context("connecting to the Kubernetes API")?;
@@ -103,7 +69,7 @@ async fn run(args: Args) -> Result<()> {
         });
     }
     if !args.leader_elect {
-        run_controller(ctx).await;
+        sei_operator::run_controllers(ctx).await;
         return Ok(());
     }
     let identity = std::env::var("POD_NAME").unwrap_or_else(|_| format!("sei-operator-{}", uuid::Uuid::new_v4()));
@@ -124,7 +90,7 @@ async fn run(args: Args) -> Result<()> {
     }
     tracing::info!("leading: starting the controllers");
     tokio::select! {
-        () = run_controller(ctx.clone()) => {}
+        () = sei_operator::run_controllers(ctx.clone()) => {}
         _ = async { while *leading.borrow() { if leading.changed().await.is_err() { break } } } => {
             tracing::warn!("lost the leader lease; exiting");
             std::process::exit(1);

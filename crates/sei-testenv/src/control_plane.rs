@@ -33,6 +33,8 @@ pub struct Options {
     pub keep_dir: bool,
     /// Extra kube-apiserver flags (e.g. audit logging).
     pub apiserver_args: Vec<String>,
+    /// Extra labels of the fake nodes (e.g. a node-pool label workloads select).
+    pub node_labels: Vec<(String, String)>,
 }
 
 impl Options {
@@ -45,6 +47,7 @@ impl Options {
             root_dir: None,
             keep_dir: std::env::var_os("SEI_TESTENV_KEEP").is_some(),
             apiserver_args: Vec::new(),
+            node_labels: Vec::new(),
         }
     }
 
@@ -266,7 +269,9 @@ impl ControlPlane {
                 .arg("--node-ip=127.0.0.1")
                 .arg("--node-lease-duration-seconds=40");
             cp.spawn("kwok", kwok)?;
-            kwok::create_fake_nodes(&client, nodes, READY_TIMEOUT).await.map_err(|e| cp.annotate("kwok", e))?;
+            kwok::create_fake_nodes(&client, nodes, &options.node_labels, READY_TIMEOUT)
+                .await
+                .map_err(|e| cp.annotate("kwok", e))?;
         }
 
         if options.controllers {

@@ -21,13 +21,14 @@ pub const FAKE_NODE_TAINT_VALUE: &str = "fake";
 /// StorageClass whose PVCs kwok provisions.
 pub const STORAGE_CLASS: &str = "kwok-volume";
 
-fn fake_node(name: &str) -> Node {
-    let labels = BTreeMap::from([
+fn fake_node(name: &str, extra: &[(String, String)]) -> Node {
+    let mut labels = BTreeMap::from([
         ("kubernetes.io/hostname".to_string(), name.to_string()),
         ("kubernetes.io/os".to_string(), "linux".to_string()),
         ("kubernetes.io/arch".to_string(), "amd64".to_string()),
         ("type".to_string(), "kwok".to_string()),
     ]);
+    labels.extend(extra.iter().cloned());
     let annotations = BTreeMap::from([
         (FAKE_NODE_ANNOTATION.0.to_string(), FAKE_NODE_ANNOTATION.1.to_string()),
         ("node.alpha.kubernetes.io/ttl".to_string(), "0".to_string()),
@@ -64,11 +65,16 @@ fn fake_node(name: &str) -> Node {
 }
 
 /// Creates `count` fake nodes named `kwok-node-<i>` and waits until kwok reports them Ready.
-pub async fn create_fake_nodes(client: &Client, count: usize, timeout: Duration) -> Result<(), Error> {
+pub async fn create_fake_nodes(
+    client: &Client,
+    count: usize,
+    labels: &[(String, String)],
+    timeout: Duration,
+) -> Result<(), Error> {
     let nodes: Api<Node> = Api::all(client.clone());
     for i in 0..count {
         let name = format!("kwok-node-{i}");
-        match nodes.create(&PostParams::default(), &fake_node(&name)).await {
+        match nodes.create(&PostParams::default(), &fake_node(&name, labels)).await {
             Ok(_) => {}
             Err(kube::Error::Api(s)) if s.code == 409 => {}
             Err(e) => return Err(e.into()),

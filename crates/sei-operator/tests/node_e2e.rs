@@ -1,0 +1,212 @@
+//! The SeiNode controller on the simulated cluster (etcd, kube-apiserver, controller
+//! manager, scheduler, kwok), with real sidecars run by the local pod runner and the seid
+//! RPC simulator.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Secret};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
+use sei_api::SeiNode;
+use sei_operator::context::Context;
+use sei_planner::Platform;
+use sei_testenv::{ControlPlane, Options, PodRunner, SeidSimulator, apply_manifests};
+use serde_json::json;
+
+const NS: &str = "e2e";
+
+fn platform() -> Platform {
+    let env: std::collections::HashMap<&str, &str> = [
+        ("SEI_NODEPOOL_NAME", "fake"),
+        ("SEI_NODEPOOL_ARCHIVE", "fake"),
+        ("SEI_TOLERATION_KEY", sei_testenv::FAKE_NODE_TAINT_KEY),
+        ("SEI_SERVICE_ACCOUNT", "default"),
+        ("SEI_STORAGE_CLASS_PERF", sei_testenv::STORAGE_CLASS),
+        ("SEI_STORAGE_CLASS_DEFAULT", sei_testenv::STORAGE_CLASS),
+        ("SEI_STORAGE_CLASS_ARCHIVE", sei_testenv::STORAGE_CLASS),
+        ("SEI_STORAGE_SIZE_DEFAULT", "1Gi"),
+        ("SEI_STORAGE_SIZE_ARCHIVE", "2Gi"),
+        ("SEI_RESOURCE_CPU_ARCHIVE", "1"),
+        ("SEI_RESOURCE_MEM_ARCHIVE", "1Gi"),
+        ("SEI_RESOURCE_CPU_DEFAULT", "1"),
+        ("SEI_RESOURCE_MEM_DEFAULT", "1Gi"),
+        ("SEI_SNAPSHOT_BUCKET", "snapshots"),
+        ("SEI_SNAPSHOT_REGION", "local"),
+        ("SEI_GENESIS_BUCKET", "genesis"),
+        ("SEI_GENESIS_REGION", "local"),
+        ("SEI_RESULT_EXPORT_BUCKET", "results"),
+        ("SEI_RESULT_EXPORT_REGION", "local"),
+        ("SEI_RESULT_EXPORT_PREFIX", "x/"),
+        ("SEI_GATEWAY_NAME", "gw"),
+        ("SEI_GATEWAY_NAMESPACE", "gw"),
+        ("SEI_GATEWAY_DOMAIN", "example.com"),
+    ]
+    .into_iter()
+    .collect();
+    Platform::from_env(|k| env.get(k).map(|v| v.to_string())).unwrap()
+}
+
+/// The workspace's `seictl`, built if `cargo test` has not built it yet.
+fn seictl() -> PathBuf {
+    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let bin = root.join("target/debug/seictl");
+    if !bin.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-q", "-p", "seictl"])
+            .current_dir(&root)
+            .status()
+            .unwrap();
+        assert!(status.success(), "building seictl");
+    }
+    bin
+}
+
+async fn eventually<T, F, Fut>(what: &str, secs: u64, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+struct World {
+    cp: ControlPlane,
+    client: Client,
+    _runner: PodRunner,
+    _sim: SeidSimulator,
+    _dir: tempfile::TempDir,
+    controller: tokio::task::JoinHandle<()>,
+}
+
+async fn world() -> World {
+    let mut options = Options::full();
+    options.node_labels = vec![("karpenter.sh/nodepool".into(), "fake".into())];
+    let cp = ControlPlane::start(options).await.expect("control plane");
+    let client = cp.client().await.unwrap();
+    let crds: String = sei_api::crd::all().iter().map(|(_, c)| sei_api::crd::to_yaml(c)).collect::<Vec<_>>().join("\n");
+    apply_manifests(&client, &crds).await.unwrap();
+    let ns = serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap();
+    Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await.unwrap();
+    let sim = SeidSimulator::start("0000000000000000000000000000000000000001").await.unwrap();
+    sim.set_height(100);
+    let dir = tempfile::tempdir().unwrap();
+    let runner = PodRunner::start(client.clone(), NS, seictl(), dir.path(), vec![("SEI_NODE_RPC".into(), sim.url())])
+        .await
+        .unwrap();
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        platform: platform(),
+        http: reqwest::Client::new(),
+        sidecar_addresses: Some(runner.address_file.clone()),
+    });
+    let controller = tokio::spawn(sei_operator::run_controllers(ctx));
+    World { cp, client, _runner: runner, _sim: sim, _dir: dir, controller }
+}
+
+fn full_node(name: &str, image: &str) -> SeiNode {
+    serde_json::from_value(json!({
+        "apiVersion": "sei.io/v1alpha1", "kind": "SeiNode",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {"chainId": "pacific-1", "image": image, "fullNode": {}}
+    }))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_node_runs_updates_its_image_and_cleans_up() {
+    let w = world().await;
+    let nodes: Api<SeiNode> = Api::namespaced(w.client.clone(), NS);
+    nodes.create(&PostParams::default(), &full_node("rpc", "sei:v1")).await.unwrap();
+
+    let node = eventually("the node Running", 120, || async {
+        let n = nodes.get("rpc").await.ok()?;
+        let running = n.status.as_ref()?.phase.map(|p| p.as_str()) == Some("Running");
+        running.then_some(n)
+    })
+    .await;
+    let status = node.status.clone().unwrap();
+    assert_eq!(status.current_image.as_deref(), Some("sei:v1"), "set by the init plan: no spurious update plan");
+    let plan = status.plan.unwrap();
+    let types: Vec<_> = plan.tasks.iter().map(|t| t.task_type.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "ensure-data-pvc",
+            "apply-statefulset",
+            "apply-service",
+            "configure-genesis",
+            "config-apply",
+            "config-validate",
+            "mark-ready"
+        ]
+    );
+    assert!(node.finalizers().contains(&"sei.io/seinode-finalizer".to_string()));
+
+    let sts: Api<StatefulSet> = Api::namespaced(w.client.clone(), NS);
+    assert!(sts.get("rpc").await.is_ok());
+    let pvc = Api::<PersistentVolumeClaim>::namespaced(w.client.clone(), NS).get("data-rpc").await.unwrap();
+    assert_eq!(pvc.status.unwrap().phase.as_deref(), Some("Bound"));
+    assert!(Api::<Secret>::namespaced(w.client.clone(), NS).get("rpc-sidecar-token").await.is_ok());
+
+    // The sidecar really rendered the config: chain-id in config.toml, the built-in genesis.
+    let home = w._dir.path().join(NS).join("pvc-data-rpc");
+    let config = std::fs::read_to_string(home.join("config/config.toml")).unwrap();
+    assert!(config.contains("chain-id = \"pacific-1\""), "{config}");
+    assert!(home.join("config/genesis.json").exists());
+
+    // A new image rolls out through an update plan.
+    let patch = json!({"spec": {"image": "sei:v2"}});
+    nodes.patch("rpc", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    eventually("currentImage sei:v2", 120, || async {
+        let n = nodes.get("rpc").await.ok()?;
+        (n.status?.current_image.as_deref() == Some("sei:v2")).then_some(())
+    })
+    .await;
+    let image = sts.get("rpc").await.unwrap().spec.unwrap().template.spec.unwrap().containers[0].image.clone();
+    assert_eq!(image.as_deref(), Some("sei:v2"));
+
+    // Deleting the node removes what it owns.
+    nodes.delete("rpc", &DeleteParams::default()).await.unwrap();
+    eventually("the node gone", 60, || async { nodes.get_opt("rpc").await.ok()?.is_none().then_some(()) }).await;
+    eventually("the PVC gone", 60, || async {
+        Api::<PersistentVolumeClaim>::namespaced(w.client.clone(), NS)
+            .get_opt("data-rpc")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    eventually("the StatefulSet collected", 60, || async { sts.get_opt("rpc").await.ok()?.is_none().then_some(()) })
+        .await;
+    w.controller.abort();
+    drop(w.cp);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_selector_that_matches_nothing_is_reported_not_retried_in_silence() {
+    let w = world().await;
+    let nodes: Api<SeiNode> = Api::namespaced(w.client.clone(), NS);
+    let mut node = full_node("lonely", "sei:v1");
+    node.spec.peers =
+        Some(vec![serde_json::from_value(json!({"label": {"selector": {"sei.io/chain": "nobody"}}})).unwrap()]);
+    nodes.create(&PostParams::default(), &node).await.unwrap();
+    let cond = eventually("a PlanBlocked condition", 60, || async {
+        let n = nodes.get("lonely").await.ok()?;
+        n.status?.conditions?.into_iter().find(|c| c.type_ == "PlanBlocked")
+    })
+    .await;
+    assert_eq!(cond.reason, "PeersUnresolved");
+    assert!(cond.message.contains("matches no other SeiNode"), "{}", cond.message);
+    w.controller.abort();
+}

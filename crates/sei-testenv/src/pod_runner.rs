@@ -1,0 +1,186 @@
+//! The local pod runner: pods run no containers on the simulated cluster, so this runs the
+//! sidecar of every pod that has one as a local `seictl serve` process, with the pod's
+//! own command, arguments and environment, and publishes where each listens in the file
+//! the operator's `SEI_SIDECAR_ADDRESSES` setting names.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Pod, Secret};
+use kube::runtime::watcher::{self, Event, watcher};
+use kube::{Api, Client, ResourceExt};
+
+use crate::Error;
+use crate::process::Process;
+
+const SIDECAR: &str = "sei-sidecar";
+
+struct Running {
+    _process: Process,
+    /// `namespace/node`.
+    key: String,
+    url: String,
+}
+
+/// Stops every sidecar when dropped.
+pub struct PodRunner {
+    pub address_file: PathBuf,
+    task: tokio::task::JoinHandle<()>,
+    running: Arc<Mutex<HashMap<String, Running>>>,
+}
+
+struct Shared {
+    client: Client,
+    seictl: PathBuf,
+    dir: PathBuf,
+    extra_env: Vec<(String, String)>,
+    address_file: PathBuf,
+    running: Arc<Mutex<HashMap<String, Running>>>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+}
+
+impl Shared {
+    fn publish(&self) {
+        let map: BTreeMap<String, String> = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .map(|r| (r.key.clone(), r.url.clone()))
+            .collect();
+        let tmp = self.address_file.with_extension("tmp");
+        if std::fs::write(&tmp, serde_json::to_vec(&map).expect("JSON")).is_ok() {
+            let _ = std::fs::rename(&tmp, &self.address_file);
+        }
+    }
+
+    async fn start(&self, pod: &Pod) -> Result<(), Error> {
+        let uid = pod.uid().unwrap_or_default();
+        if self.running.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&uid) {
+            return Ok(());
+        }
+        let spec = pod.spec.clone().unwrap_or_default();
+        let Some(sidecar) = spec.init_containers.iter().flatten().find(|c| c.name == SIDECAR) else { return Ok(()) };
+        let ns = pod.namespace().unwrap_or_default();
+        let node = pod.labels().get("sei.io/node").cloned().unwrap_or_else(|| pod.name_any());
+        // The home lives as long as the data volume does, like the PVC it stands for.
+        let claim = spec
+            .volumes
+            .iter()
+            .flatten()
+            .find(|v| v.name == "data")
+            .and_then(|v| v.persistent_volume_claim.as_ref())
+            .map(|c| c.claim_name.clone())
+            .unwrap_or_else(|| node.clone());
+        let home = self.dir.join(&ns).join(format!("pvc-{claim}"));
+        let pod_dir = self.dir.join(&ns).join(format!("pod-{uid}"));
+        std::fs::create_dir_all(&home).map_err(|e| Error::io(&home, e))?;
+        std::fs::create_dir_all(&pod_dir).map_err(|e| Error::io(&pod_dir, e))?;
+        // The bearer token from the pod's token Secret volume.
+        let token_secret = spec
+            .volumes
+            .iter()
+            .flatten()
+            .find(|v| v.name == "sidecar-token")
+            .and_then(|v| v.secret.as_ref())
+            .and_then(|s| s.secret_name.clone());
+        let token_file = pod_dir.join("token");
+        if let Some(name) = token_secret {
+            let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &ns);
+            let secret = secrets.get(&name).await?;
+            let token = secret.data.and_then(|d| d.get("token").cloned()).map(|b| b.0).unwrap_or_default();
+            std::fs::write(&token_file, token).map_err(|e| Error::io(&token_file, e))?;
+        }
+        let port = free_port();
+        let args: Vec<String> =
+            sidecar.command.iter().flatten().skip(1).chain(sidecar.args.iter().flatten()).cloned().collect();
+        let mut cmd = Command::new(&self.seictl);
+        cmd.args(&args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        for e in sidecar.env.iter().flatten() {
+            cmd.env(&e.name, e.value.clone().unwrap_or_default());
+        }
+        cmd.env("SEI_HOME", &home)
+            .env("SEI_SIDECAR_PORT", port.to_string())
+            .env("SEI_SIDECAR_BIND", "127.0.0.1")
+            .env("SEI_SIDECAR_TOKEN_FILE", &token_file)
+            .env("SEI_LOG_FORMAT", "text");
+        cmd.envs(self.extra_env.iter().cloned());
+        let process = Process::spawn(&format!("sidecar-{node}"), cmd, &pod_dir.join("sidecar.log"))?;
+        let key = format!("{ns}/{node}");
+        let url = format!("http://127.0.0.1:{port}");
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).insert(uid, Running { _process: process, key, url });
+        self.publish();
+        Ok(())
+    }
+
+    fn stop(&self, pod: &Pod) {
+        let uid = pod.uid().unwrap_or_default();
+        let removed = self.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&uid);
+        if removed.is_some() {
+            self.publish();
+        }
+    }
+}
+
+impl PodRunner {
+    /// Watches pods in `namespace` and runs their sidecars with `seictl` (the binary built
+    /// from this workspace). `extra_env` is added to every sidecar (e.g. the seid simulator's
+    /// address as `SEI_NODE_RPC`). State lives under `dir`.
+    pub async fn start(
+        client: Client,
+        namespace: &str,
+        seictl: PathBuf,
+        dir: &Path,
+        extra_env: Vec<(String, String)>,
+    ) -> Result<PodRunner, Error> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let address_file = dir.join("sidecar-addresses.json");
+        std::fs::write(&address_file, "{}").map_err(|e| Error::io(&address_file, e))?;
+        let running = Arc::new(Mutex::new(HashMap::new()));
+        let shared = Arc::new(Shared {
+            client: client.clone(),
+            seictl,
+            dir: dir.to_path_buf(),
+            extra_env,
+            address_file: address_file.clone(),
+            running: running.clone(),
+        });
+        let pods: Api<Pod> = Api::namespaced(client, namespace);
+        let task = tokio::spawn(async move {
+            let mut events = watcher(pods, watcher::Config::default()).boxed();
+            while let Some(event) = events.next().await {
+                match event {
+                    Ok(Event::Apply(pod) | Event::InitApply(pod)) => {
+                        let running = pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
+                        if pod.metadata.deletion_timestamp.is_some() {
+                            shared.stop(&pod);
+                        } else if running && let Err(e) = shared.start(&pod).await {
+                            tracing::warn!(pod = %pod.name_any(), error = %e, "cannot start the sidecar");
+                        }
+                    }
+                    Ok(Event::Delete(pod)) => shared.stop(&pod),
+                    _ => {}
+                }
+            }
+        });
+        Ok(PodRunner { address_file, task, running })
+    }
+
+    /// Node keys (`namespace/name`) with a running sidecar.
+    pub fn sidecars(&self) -> Vec<String> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).values().map(|r| r.key.clone()).collect()
+    }
+}
+
+impl Drop for PodRunner {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
