@@ -1,5 +1,5 @@
 # The two commands of this repository (see README.md):
-#   make demo   a simulated Kubernetes cluster on this machine with the Sei CRDs and a sample node
+#   make demo   a simulated Kubernetes cluster on this machine with the CRDs, the operator and a sample node
 #   make test   formatting, lints, unit tests and tests against a real local control plane
 # Both build what they need on first use (Rust crates, and the control-plane binaries with Go).
 
@@ -21,14 +21,23 @@ s3-server:
 	@bash hack/s3-server.sh >/dev/null
 
 demo: rust control-plane
-	@$(CARGO) build -q -p sei-testenv --bin sei-devcluster
-	@target/debug/sei-devcluster --state-dir $(DEMO_DIR) up
+	@$(CARGO) build -q -p sei-testenv --bin sei-devcluster -p sei-operator --bin sei-operator -p seictl --bin seictl
+	@target/debug/sei-devcluster --state-dir $(DEMO_DIR) up \
+		--operator target/debug/sei-operator --seictl target/debug/seictl
 	@echo
 	@echo "$$ kubectl apply -f deploy/samples/full-node.yaml"
 	@$(KUBECTL) apply -f deploy/samples/full-node.yaml
 	@echo
-	@echo "$$ kubectl get seinodes"
-	@$(KUBECTL) get seinodes
+	@echo "$$ kubectl wait seinode/demo-full-node --for=jsonpath='{.status.phase}'=Running"
+	@$(KUBECTL) wait seinode/demo-full-node --for=jsonpath='{.status.phase}'=Running --timeout=180s \
+		|| { tail -n 20 $(DEMO_DIR)/operator.log; exit 1; }
+	@echo
+	@echo "$$ kubectl get seinodes,statefulsets,pods,pvc,services"
+	@$(KUBECTL) get seinodes,statefulsets,pods,pvc,services
+	@echo
+	@echo "The plan the operator ran (kubectl get seinode demo-full-node -o jsonpath=...):"
+	@$(KUBECTL) get seinode demo-full-node \
+		-o jsonpath='{range .status.plan.tasks[*]}  {.type}: {.status}{"\n"}{end}'
 	@echo
 	@echo "Point kubectl at the cluster:  export KUBECONFIG=$$(realpath $(DEMO_DIR)/kubeconfig)"
 	@echo "Stop it:                       make demo-down"

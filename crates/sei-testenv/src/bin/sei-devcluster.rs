@@ -7,6 +7,10 @@
 //!
 //! `up` starts `sei-devcluster serve` as a detached supervisor that owns the control-plane
 //! processes; they die with it, so `down` only has to stop the supervisor.
+//!
+//! With `--operator BIN --seictl BIN` the supervisor also runs the operator against the
+//! cluster, the local pod runner (each pod's sidecar as a `seictl serve` process) and a
+//! seid RPC simulator the sidecars talk to, so a SeiNode goes all the way to Running.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -14,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use sei_testenv::{ControlPlane, Options, apply_manifests, pid_alive, send_signal};
+use sei_testenv::{ControlPlane, Options, PodRunner, Process, SeidSimulator, apply_manifests, pid_alive, send_signal};
 
 #[derive(Parser)]
 #[command(about = "A simulated Kubernetes cluster (etcd, kube-apiserver, controllers, kwok) on 127.0.0.1")]
@@ -36,6 +40,8 @@ enum Cmd {
         /// Number of fake nodes.
         #[arg(long, default_value_t = 3)]
         nodes: usize,
+        #[command(flatten)]
+        operator: OperatorArgs,
     },
     /// Stop the cluster and remove its files.
     Down,
@@ -48,16 +54,72 @@ enum Cmd {
         port: Option<u16>,
         #[arg(long, default_value_t = 3)]
         nodes: usize,
+        #[command(flatten)]
+        operator: OperatorArgs,
     },
 }
+
+#[derive(clap::Args, Clone, Default)]
+struct OperatorArgs {
+    /// Run this `sei-operator` binary against the cluster (needs --seictl).
+    #[arg(long, requires = "seictl")]
+    operator: Option<PathBuf>,
+    /// The `seictl` binary whose `serve` runs each pod's sidecar.
+    #[arg(long, requires = "operator")]
+    seictl: Option<PathBuf>,
+}
+
+impl OperatorArgs {
+    fn to_args(&self) -> Vec<std::ffi::OsString> {
+        let mut args = Vec::new();
+        if let (Some(op), Some(ctl)) = (&self.operator, &self.seictl) {
+            args.extend(["--operator".into(), absolute(op).into(), "--seictl".into(), absolute(ctl).into()]);
+        }
+        args
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// The platform settings the operator reads from its environment, for the fake nodes,
+/// storage class and taint of the simulated cluster (see docs/operator.md).
+const DEMO_PLATFORM: &[(&str, &str)] = &[
+    // The operator tolerates `<taint key>=<node pool>`, so the pool is named after the fake
+    // nodes' taint value.
+    ("SEI_NODEPOOL_NAME", sei_testenv::FAKE_NODE_TAINT_VALUE),
+    ("SEI_NODEPOOL_ARCHIVE", sei_testenv::FAKE_NODE_TAINT_VALUE),
+    ("SEI_TOLERATION_KEY", sei_testenv::FAKE_NODE_TAINT_KEY),
+    ("SEI_SERVICE_ACCOUNT", "default"),
+    ("SEI_STORAGE_CLASS_PERF", sei_testenv::STORAGE_CLASS),
+    ("SEI_STORAGE_CLASS_DEFAULT", sei_testenv::STORAGE_CLASS),
+    ("SEI_STORAGE_CLASS_ARCHIVE", sei_testenv::STORAGE_CLASS),
+    ("SEI_STORAGE_SIZE_DEFAULT", "100Gi"),
+    ("SEI_STORAGE_SIZE_ARCHIVE", "1Ti"),
+    ("SEI_RESOURCE_CPU_ARCHIVE", "4"),
+    ("SEI_RESOURCE_MEM_ARCHIVE", "16Gi"),
+    ("SEI_RESOURCE_CPU_DEFAULT", "2"),
+    ("SEI_RESOURCE_MEM_DEFAULT", "8Gi"),
+    ("SEI_SNAPSHOT_BUCKET", "demo-snapshots"),
+    ("SEI_SNAPSHOT_REGION", "local"),
+    ("SEI_GENESIS_BUCKET", "demo-genesis"),
+    ("SEI_GENESIS_REGION", "local"),
+    ("SEI_RESULT_EXPORT_BUCKET", "demo-results"),
+    ("SEI_RESULT_EXPORT_REGION", "local"),
+    ("SEI_RESULT_EXPORT_PREFIX", "shadow-results/"),
+    ("SEI_GATEWAY_NAME", "demo-gateway"),
+    ("SEI_GATEWAY_NAMESPACE", "default"),
+    ("SEI_GATEWAY_DOMAIN", "demo.local"),
+];
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Cmd::Up { port, nodes } => up(&cli.state_dir, port, nodes),
+        Cmd::Up { port, nodes, operator } => up(&cli.state_dir, port, nodes, &operator),
         Cmd::Down => down(&cli.state_dir),
         Cmd::Status => status(&cli.state_dir),
-        Cmd::Serve { port, nodes } => serve(&cli.state_dir, port, nodes),
+        Cmd::Serve { port, nodes, operator } => serve(&cli.state_dir, port, nodes, operator),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -105,7 +167,7 @@ fn print_usage(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn up(dir: &Path, port: Option<u16>, nodes: usize) -> Result<()> {
+fn up(dir: &Path, port: Option<u16>, nodes: usize, operator: &OperatorArgs) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let f = files(dir);
     if running_pid(&f).is_some() {
@@ -125,7 +187,7 @@ fn up(dir: &Path, port: Option<u16>, nodes: usize) -> Result<()> {
     }
     let log = std::fs::File::create(&f.log).with_context(|| format!("creating {}", f.log.display()))?;
     let mut cmd = Command::new(std::env::current_exe()?);
-    cmd.arg("--state-dir").arg(dir).arg("serve").arg("--nodes").arg(nodes.to_string());
+    cmd.arg("--state-dir").arg(dir).arg("serve").arg("--nodes").arg(nodes.to_string()).args(operator.to_args());
     if let Some(p) = port {
         cmd.arg("--port").arg(p.to_string());
     }
@@ -178,18 +240,25 @@ fn status(dir: &Path) -> Result<()> {
     }
 }
 
-fn serve(dir: &Path, port: Option<u16>, nodes: usize) -> Result<()> {
+fn serve(dir: &Path, port: Option<u16>, nodes: usize, operator: OperatorArgs) -> Result<()> {
     let f = files(dir);
     let runtime = tokio::runtime::Runtime::new()?;
     let result = runtime.block_on(async {
         let mut options = Options::full();
         options.kwok_nodes = Some(nodes);
         options.apiserver_port = port;
-        options.root_dir = Some(std::fs::canonicalize(dir)?.join("cluster"));
+        let root = std::fs::canonicalize(dir)?;
+        options.root_dir = Some(root.join("cluster"));
+        options.node_labels = vec![("karpenter.sh/nodepool".into(), sei_testenv::FAKE_NODE_TAINT_VALUE.into())];
         let cp = ControlPlane::start(options).await?;
+        let client = cp.client().await?;
         let crds: String = sei_api_crds()?;
-        apply_manifests(&cp.client().await?, &crds).await.context("installing the CRDs")?;
+        apply_manifests(&client, &crds).await.context("installing the CRDs")?;
         std::fs::copy(cp.kubeconfig_path(), &f.kubeconfig)?;
+        let _operator = match (operator.operator, operator.seictl) {
+            (Some(op), Some(ctl)) => Some(start_operator(&root, &f, client, op, ctl).await?),
+            _ => None,
+        };
         let pids: Vec<String> = cp.pids().iter().map(|(name, pid)| format!("{name} {pid}")).collect();
         std::fs::write(&f.components, pids.join("\n") + "\n")?;
         std::fs::write(&f.ready, cp.server_url())?;
@@ -208,6 +277,35 @@ fn serve(dir: &Path, port: Option<u16>, nodes: usize) -> Result<()> {
         let _ = std::fs::write(&f.error, format!("{e:#}\n"));
     }
     result
+}
+
+/// The operator and what stands in for the pods' containers; all stop when dropped.
+struct OperatorParts {
+    _sim: SeidSimulator,
+    _runner: PodRunner,
+    _operator: Process,
+}
+
+async fn start_operator(
+    root: &Path,
+    f: &Files,
+    client: kube::Client,
+    op: PathBuf,
+    seictl: PathBuf,
+) -> Result<OperatorParts> {
+    let sim = SeidSimulator::start("d3b07384d113edec49eaa6238ad5ff00d3b07384").await?;
+    sim.set_height(1);
+    let runner =
+        PodRunner::start(client, "default", seictl, &root.join("pods"), vec![("SEI_NODE_RPC".into(), sim.url())])
+            .await
+            .context("starting the pod runner")?;
+    let mut cmd = Command::new(op);
+    cmd.args(["--metrics-bind-address", "0", "--health-probe-bind-address", "127.0.0.1:0"])
+        .env("KUBECONFIG", std::fs::canonicalize(&f.kubeconfig)?)
+        .env("SEI_SIDECAR_ADDRESSES", &runner.address_file)
+        .envs(DEMO_PLATFORM.iter().copied());
+    let operator = Process::spawn("sei-operator", cmd, &root.join("operator.log"))?;
+    Ok(OperatorParts { _sim: sim, _runner: runner, _operator: operator })
 }
 
 /// The CRD manifests from `deploy/crds/`.
