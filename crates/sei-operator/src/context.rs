@@ -13,6 +13,7 @@ pub struct Context {
     /// Development and test setting: a JSON file mapping `namespace/name` to a sidecar base
     /// URL, used instead of the pod's DNS name (see docs/operator.md).
     pub sidecar_addresses: Option<PathBuf>,
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Context {

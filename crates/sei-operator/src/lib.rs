@@ -4,6 +4,7 @@
 
 pub mod context;
 pub mod error;
+pub mod metrics;
 pub mod node;
 pub mod sidecar;
 

@@ -53,6 +53,7 @@ async fn run(args: Args) -> Result<()> {
         platform,
         http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?,
         sidecar_addresses: args.sidecar_addresses,
+        metrics: Default::default(),
     });
     tokio::spawn(async move {
         if let Err(e) = serve_health(args.health_probe_bind_address).await {
@@ -61,10 +62,23 @@ async fn run(args: Args) -> Result<()> {
     });
     if args.metrics_bind_address != "0" {
         let addr: SocketAddr = args.metrics_bind_address.parse().context("--metrics-bind-address")?;
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        let metrics_ctx = ctx.clone();
+        let app = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let ctx = metrics_ctx.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                        ctx.metrics.encode(),
+                    )
+                }
+            }),
+        );
         tokio::spawn(async move {
-            let app = axum::Router::new().route("/metrics", axum::routing::get(|| async { "" }));
-            if let Ok(l) = tokio::net::TcpListener::bind(addr).await {
-                let _ = axum::serve(l, app).await;
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "metrics endpoint stopped");
             }
         });
     }

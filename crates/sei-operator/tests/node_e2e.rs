@@ -86,6 +86,7 @@ struct World {
     _sim: SeidSimulator,
     _dir: tempfile::TempDir,
     controller: tokio::task::JoinHandle<()>,
+    ctx: Arc<Context>,
 }
 
 async fn world() -> World {
@@ -108,9 +109,10 @@ async fn world() -> World {
         platform: platform(),
         http: reqwest::Client::new(),
         sidecar_addresses: Some(runner.address_file.clone()),
+        metrics: Default::default(),
     });
-    let controller = tokio::spawn(sei_operator::run_controllers(ctx));
-    World { cp, client, _runner: runner, _sim: sim, _dir: dir, controller }
+    let controller = tokio::spawn(sei_operator::run_controllers(ctx.clone()));
+    World { cp, client, _runner: runner, _sim: sim, _dir: dir, controller, ctx }
 }
 
 fn full_node(name: &str, image: &str) -> SeiNode {
@@ -164,6 +166,15 @@ async fn a_full_node_runs_updates_its_image_and_cleans_up() {
     assert!(config.contains("chain-id = \"pacific-1\""), "{config}");
     assert!(home.join("config/genesis.json").exists());
 
+    let metrics = w.ctx.metrics.encode();
+    for line in [
+        r#"sei_controller_seinode_phase_transitions_total{controller="seinode",namespace="e2e",from_phase="Initializing",to_phase="Running"} 1"#,
+        r#"sei_controller_seinode_phase{namespace="e2e",name="rpc",phase="Running"} 1"#,
+        r#"sei_controller_seinode_phase_duration_seconds_count{namespace="e2e",chain_id="pacific-1",phase="Initializing"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "missing {line} in\n{metrics}");
+    }
+
     // A new image rolls out through an update plan.
     let patch = json!({"spec": {"image": "sei:v2"}});
     nodes.patch("rpc", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
@@ -174,6 +185,10 @@ async fn a_full_node_runs_updates_its_image_and_cleans_up() {
     .await;
     let image = sts.get("rpc").await.unwrap().spec.unwrap().template.spec.unwrap().containers[0].image.clone();
     assert_eq!(image.as_deref(), Some("sei:v2"));
+    // The init plan was cleared when the update plan replaced it, and timed.
+    let metrics = w.ctx.metrics.encode();
+    let init = r#"sei_controller_plan_duration_seconds_count{controller="seinode",namespace="e2e",plan_type="init",outcome="complete"} 1"#;
+    assert!(metrics.contains(init), "missing {init} in\n{metrics}");
 
     // Deleting the node removes what it owns.
     nodes.delete("rpc", &DeleteParams::default()).await.unwrap();
@@ -189,6 +204,8 @@ async fn a_full_node_runs_updates_its_image_and_cleans_up() {
     .await;
     eventually("the StatefulSet collected", 60, || async { sts.get_opt("rpc").await.ok()?.is_none().then_some(()) })
         .await;
+    let metrics = w.ctx.metrics.encode();
+    assert!(!metrics.contains(r#"name="rpc""#), "per-node series outlive the node:\n{metrics}");
     w.controller.abort();
     drop(w.cp);
 }

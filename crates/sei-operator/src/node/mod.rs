@@ -25,6 +25,7 @@ use serde_json::json;
 
 use crate::context::Context;
 use crate::error::Error;
+use crate::metrics::Probe;
 use crate::sidecar::SidecarClient;
 
 /// How long a Running node without a plan waits before the next check.
@@ -32,6 +33,10 @@ const STEADY: Duration = Duration::from_secs(30);
 
 fn now() -> Time {
     Time(Timestamp::now())
+}
+
+fn seconds_between(from: &Time, to: &Time) -> f64 {
+    (to.0.as_millisecond() - from.0.as_millisecond()) as f64 / 1000.0
 }
 
 fn api(ctx: &Context, ns: &str) -> Api<SeiNode> {
@@ -109,6 +114,7 @@ async fn write_status(ctx: &Context, node: &SeiNode, status: &SeiNodeStatus) -> 
     api(ctx, &node.namespace().unwrap_or_default())
         .patch_status(&node.name_any(), &PatchParams::default(), &Patch::Merge(&body))
         .await?;
+    ctx.metrics.status_written();
     Ok(())
 }
 
@@ -135,11 +141,13 @@ async fn delete(ctx: &Context, node: &SeiNode) -> Result<Action, Error> {
     let finalizers: Vec<String> = node.finalizers().iter().filter(|f| *f != names::FINALIZER_NODE).cloned().collect();
     let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": node.resource_version()}});
     api(ctx, &ns).patch(&node.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+    ctx.metrics.forget(&ns, &node.name_any());
     Ok(Action::await_change())
 }
 
 /// One reconcile of a SeiNode.
 pub async fn reconcile(node: Arc<SeiNode>, ctx: Arc<Context>) -> Result<Action, Error> {
+    ctx.metrics.reconciled();
     let ns = node.namespace().unwrap_or_default();
     if node.meta().deletion_timestamp.is_some() {
         return delete(&ctx, &node).await;
@@ -173,11 +181,14 @@ pub async fn reconcile(node: Arc<SeiNode>, ctx: Arc<Context>) -> Result<Action, 
     let mut not_ready = false;
     if status.phase == Some(NodePhase::Running) {
         let conditions = status.conditions.get_or_insert_with(Vec::new);
-        let (s, reason, message) = match sidecar.healthz().await {
-            Ok(true) => ("True", "Ready", "sidecar returned 200".to_string()),
-            Ok(false) => ("False", "NotReady", "sidecar returned 503, re-issuing mark-ready".to_string()),
-            Err(e) => ("Unknown", "Unreachable", format!("sidecar Healthz error: {e}")),
+        let (s, reason, message, probe) = match sidecar.healthz().await {
+            Ok(true) => ("True", "Ready", "sidecar returned 200".to_string(), Probe::Ready),
+            Ok(false) => {
+                ("False", "NotReady", "sidecar returned 503, re-issuing mark-ready".to_string(), Probe::NotReady)
+            }
+            Err(e) => ("Unknown", "Unreachable", format!("sidecar Healthz error: {e}"), Probe::Unreachable),
         };
+        ctx.metrics.probe(&ns, &node.name_any(), probe);
         not_ready = s == "False";
         set_condition(conditions, "SidecarReady", s, reason, &message, generation, &now);
     }
@@ -186,6 +197,9 @@ pub async fn reconcile(node: Arc<SeiNode>, ctx: Arc<Context>) -> Result<Action, 
     let had_active = status.plan.as_ref().is_some_and(|p| p.phase == PlanPhase::Active);
     if !had_active {
         if let Some(done) = status.plan.take() {
+            let started = done.tasks.first().and_then(|t| t.submitted_at.as_ref());
+            let seconds = started.map(|t| seconds_between(t, &now));
+            ctx.metrics.plan_finished(&ns, &done, seconds);
             let conditions = status.conditions.get_or_insert_with(Vec::new);
             let updating = condition(conditions, "NodeUpdateInProgress").is_some_and(|c| c.status == "True");
             if updating {
@@ -268,11 +282,18 @@ pub async fn reconcile(node: Arc<SeiNode>, ctx: Arc<Context>) -> Result<Action, 
 
     if status != original {
         write_status(&ctx, &node, &status).await?;
+        if let Some(to) = status.phase
+            && status.phase != original.phase
+        {
+            let spent = original.phase_transition_time.as_ref().map(|t| seconds_between(t, &now));
+            ctx.metrics.transition(&ns, &node.spec.chain_id, original.phase, to, spent);
+        }
     }
     if let Some(t) = transient {
         tracing::info!(node = %node.name_any(), namespace = %ns, reason = %t, "task not done yet");
     }
     let active = status.plan.as_ref().is_some_and(|p| p.phase == PlanPhase::Active);
+    ctx.metrics.observe(&ns, &node.name_any(), status.phase, active);
     Ok(match requeue {
         _ if new_plan => Action::requeue(executor::IMMEDIATELY),
         _ if status.phase == Some(NodePhase::Running) && !active => Action::requeue(STEADY),
@@ -282,7 +303,8 @@ pub async fn reconcile(node: Arc<SeiNode>, ctx: Arc<Context>) -> Result<Action, 
 }
 
 /// Failed reconciles are retried with the controller's backoff; this one is a floor.
-pub fn error_policy(node: Arc<SeiNode>, error: &Error, _: Arc<Context>) -> Action {
+pub fn error_policy(node: Arc<SeiNode>, error: &Error, ctx: Arc<Context>) -> Action {
+    ctx.metrics.reconcile_failed();
     tracing::warn!(node = %node.name_any(), %error, "reconcile failed");
     Action::requeue(Duration::from_secs(5))
 }
