@@ -115,6 +115,14 @@ async fn world() -> World {
     World { cp, client, _runner: runner, _sim: sim, _dir: dir, controller, ctx }
 }
 
+fn reconciles(ctx: &Context) -> u64 {
+    let text = ctx.metrics.encode();
+    text.lines()
+        .find_map(|l| l.strip_prefix(r#"sei_controller_reconciles_total{controller="seinode"} "#))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or(0)
+}
+
 fn full_node(name: &str, image: &str) -> SeiNode {
     serde_json::from_value(json!({
         "apiVersion": "sei.io/v1alpha1", "kind": "SeiNode",
@@ -225,5 +233,23 @@ async fn a_peer_selector_that_matches_nothing_is_reported_not_retried_in_silence
     .await;
     assert_eq!(cond.reason, "PeersUnresolved");
     assert!(cond.message.contains("matches no other SeiNode"), "{}", cond.message);
+    // Blocked is a resting state: re-checked now and then, not in a tight loop.
+    let before = reconciles(&w.ctx);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let during = reconciles(&w.ctx) - before;
+    assert!(during <= 2, "{during} reconciles in 3 s of a blocked node");
+
+    // A matching peer unblocks it: the condition goes and the node gets its plan.
+    let mut peer = full_node("friend", "sei:v1");
+    peer.metadata.labels = Some([("sei.io/chain".to_string(), "nobody".to_string())].into());
+    nodes.create(&PostParams::default(), &peer).await.unwrap();
+    let patch = json!({"metadata": {"annotations": {"touch": "1"}}, "spec": {"image": "sei:v1.1"}});
+    nodes.patch("lonely", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    eventually("the node planned", 60, || async {
+        let status = nodes.get("lonely").await.ok()?.status?;
+        let blocked = status.conditions.iter().flatten().any(|c| c.type_ == "PlanBlocked");
+        (!blocked && status.plan.is_some()).then_some(())
+    })
+    .await;
     w.controller.abort();
 }

@@ -195,6 +195,7 @@ pub async fn reconcile(node: Arc<SeiNode>, ctx: Arc<Context>) -> Result<Action, 
 
     // Planning.
     let had_active = status.plan.as_ref().is_some_and(|p| p.phase == PlanPhase::Active);
+    let mut blocked = false;
     if !had_active {
         if let Some(done) = status.plan.take() {
             let started = done.tasks.first().and_then(|t| t.submitted_at.as_ref());
@@ -247,6 +248,7 @@ pub async fn reconcile(node: Arc<SeiNode>, ctx: Arc<Context>) -> Result<Action, 
                 }
             }
             Err(e) => {
+                blocked = true;
                 let reason = match e {
                     PlanError::NoPeers(_) => "PeersUnresolved",
                     _ => "InvalidSpec",
@@ -296,6 +298,8 @@ pub async fn reconcile(node: Arc<SeiNode>, ctx: Arc<Context>) -> Result<Action, 
     ctx.metrics.observe(&ns, &node.name_any(), status.phase, active);
     Ok(match requeue {
         _ if new_plan => Action::requeue(executor::IMMEDIATELY),
+        // Peers may appear without this node changing; a spec change re-plans at once.
+        _ if blocked => Action::requeue(STEADY),
         _ if status.phase == Some(NodePhase::Running) && !active => Action::requeue(STEADY),
         Requeue::After(d) => Action::requeue(d),
         Requeue::Never => Action::await_change(),
