@@ -138,15 +138,20 @@ async fn a_full_node_runs_updates_its_image_and_cleans_up() {
     let nodes: Api<SeiNode> = Api::namespaced(w.client.clone(), NS);
     nodes.create(&PostParams::default(), &full_node("rpc", "sei:v1")).await.unwrap();
 
+    // The plan is cleared once the node runs: keep the last one seen.
+    let seen = std::sync::Mutex::new(None);
     let node = eventually("the node Running", 120, || async {
         let n = nodes.get("rpc").await.ok()?;
+        if let Some(plan) = n.status.as_ref().and_then(|s| s.plan.clone()) {
+            *seen.lock().unwrap() = Some(plan);
+        }
         let running = n.status.as_ref()?.phase.map(|p| p.as_str()) == Some("Running");
         running.then_some(n)
     })
     .await;
     let status = node.status.clone().unwrap();
     assert_eq!(status.current_image.as_deref(), Some("sei:v1"), "set by the init plan: no spurious update plan");
-    let plan = status.plan.unwrap();
+    let plan = seen.lock().unwrap().take().expect("an init plan");
     let types: Vec<_> = plan.tasks.iter().map(|t| t.task_type.as_str()).collect();
     assert_eq!(
         types,
@@ -251,5 +256,95 @@ async fn a_peer_selector_that_matches_nothing_is_reported_not_retried_in_silence
         (!blocked && status.plan.is_some()).then_some(())
     })
     .await;
+    w.controller.abort();
+}
+
+fn status_writes(ctx: &Context) -> u64 {
+    let text = ctx.metrics.encode();
+    text.lines()
+        .find_map(|l| l.strip_prefix(r#"sei_controller_status_writes_total{controller="seinode"} "#))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archive_node_on_an_imported_volume_runs_rests_and_leaves_the_volume() {
+    let w = world().await;
+    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(w.client.clone(), NS);
+    let small = json!({
+        "metadata": {"name": "too-small"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": sei_testenv::STORAGE_CLASS,
+                 "resources": {"requests": {"storage": "1Gi"}}}
+    });
+    pvcs.create(&PostParams::default(), &serde_json::from_value(small).unwrap()).await.unwrap();
+    let mut big: PersistentVolumeClaim = serde_json::from_value(json!({
+        "metadata": {"name": "chain-data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": sei_testenv::STORAGE_CLASS,
+                 "resources": {"requests": {"storage": "3Gi"}}}
+    }))
+    .unwrap();
+    pvcs.create(&PostParams::default(), &big).await.unwrap();
+
+    let archive = |name: &str, pvc: &str| -> SeiNode {
+        serde_json::from_value(json!({
+            "apiVersion": "sei.io/v1alpha1", "kind": "SeiNode",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": {"chainId": "pacific-1", "image": "sei:v1", "archive": {},
+                     "dataVolume": {"import": {"pvcName": pvc}}}
+        }))
+        .unwrap()
+    };
+    let nodes: Api<SeiNode> = Api::namespaced(w.client.clone(), NS);
+    // A volume smaller than the archive size (2Gi here) is refused with a reason.
+    nodes.create(&PostParams::default(), &archive("cramped", "too-small")).await.unwrap();
+    let cond = eventually("ImportPVCReady False", 60, || async {
+        let c = nodes.get("cramped").await.ok()?.status?.conditions?;
+        c.into_iter().find(|c| c.type_ == "ImportPVCReady" && c.status == "False")
+    })
+    .await;
+    assert_eq!(cond.reason, "PVCInvalid");
+    assert!(cond.message.contains("needs at least 2Gi"), "{}", cond.message);
+    // (Gone before the steady-state measurement below, which counts every node's writes.)
+    nodes.delete("cramped", &DeleteParams::default()).await.unwrap();
+    eventually("the node gone", 60, || async { nodes.get_opt("cramped").await.ok()?.is_none().then_some(()) }).await;
+    assert!(pvcs.get_opt("too-small").await.unwrap().is_some(), "an imported PVC is never deleted");
+
+    nodes.create(&PostParams::default(), &archive("archive", "chain-data")).await.unwrap();
+    let node = eventually("the archive node Running", 120, || async {
+        let n = nodes.get("archive").await.ok()?;
+        (n.status.as_ref()?.phase.map(|p| p.as_str()) == Some("Running")).then_some(n)
+    })
+    .await;
+    let conditions = node.status.unwrap().conditions.unwrap();
+    assert!(conditions.iter().any(|c| c.type_ == "ImportPVCReady" && c.status == "True"), "{conditions:?}");
+    let sts = Api::<StatefulSet>::namespaced(w.client.clone(), NS).get("archive").await.unwrap();
+    let volumes = sts.spec.unwrap().template.spec.unwrap().volumes.unwrap();
+    let data = volumes.iter().find(|v| v.name == "data").unwrap();
+    assert_eq!(data.persistent_volume_claim.as_ref().unwrap().claim_name, "chain-data");
+    // Archive config: nothing pruned.
+    let app = std::fs::read_to_string(w._dir.path().join(NS).join("pvc-chain-data/config/app.toml")).unwrap();
+    assert!(app.contains("pruning = \"nothing\""), "{app}");
+
+    // Right after Running, the sidecar is probed and the finished plan is cleared.
+    eventually("SidecarReady and no plan", 20, || async {
+        let status = nodes.get("archive").await.ok()?.status?;
+        let ready = status.conditions.iter().flatten().any(|c| c.type_ == "SidecarReady" && c.status == "True");
+        (ready && status.plan.is_none()).then_some(())
+    })
+    .await;
+    // Steady state: the periodic sidecar probe runs (at least once in 35 s) and writes nothing.
+    let (writes, probes) = (status_writes(&w.ctx), reconciles(&w.ctx));
+    let before = serde_json::to_string_pretty(&nodes.get("archive").await.unwrap().status).unwrap();
+    tokio::time::sleep(Duration::from_secs(35)).await;
+    let after = serde_json::to_string_pretty(&nodes.get("archive").await.unwrap().status).unwrap();
+    assert_eq!(status_writes(&w.ctx), writes, "a Running node with nothing to do wrote its status:\n{before}\n{after}");
+    assert!(reconciles(&w.ctx) > probes, "no periodic health check in 35 s");
+
+    // Deleting the node keeps the imported volume: it is the user's.
+    nodes.delete("archive", &DeleteParams::default()).await.unwrap();
+    eventually("the node gone", 60, || async { nodes.get_opt("archive").await.ok()?.is_none().then_some(()) }).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    big = pvcs.get("chain-data").await.expect("the imported PVC survives its node");
+    assert!(big.metadata.deletion_timestamp.is_none());
     w.controller.abort();
 }

@@ -110,12 +110,26 @@ async fn resolve_peers(ctx: &Context, node: &SeiNode) -> Result<Vec<String>, Err
 /// Writes `status` over the node's, failing with a conflict if the node changed since it
 /// was read (the resourceVersion precondition).
 async fn write_status(ctx: &Context, node: &SeiNode, status: &SeiNodeStatus) -> Result<(), Error> {
-    let body = json!({"metadata": {"resourceVersion": node.resource_version()}, "status": status});
+    let body = json!({"metadata": {"resourceVersion": node.resource_version()}, "status": status_patch(node.status.as_ref(), status)});
     api(ctx, &node.namespace().unwrap_or_default())
         .patch_status(&node.name_any(), &PatchParams::default(), &Patch::Merge(&body))
         .await?;
     ctx.metrics.status_written();
     Ok(())
+}
+
+/// The merge patch that turns `old` into `new`: fields `new` leaves out are sent as null,
+/// since a merge patch that omits a field keeps it (a cleared plan would stay otherwise).
+fn status_patch(old: Option<&SeiNodeStatus>, new: &SeiNodeStatus) -> serde_json::Value {
+    let mut patch = serde_json::to_value(new).expect("status serialises");
+    if let (Some(old), Some(fields)) = (old.map(serde_json::to_value), patch.as_object_mut())
+        && let Ok(serde_json::Value::Object(old)) = old
+    {
+        for key in old.keys() {
+            fields.entry(key.clone()).or_insert(serde_json::Value::Null);
+        }
+    }
+    patch
 }
 
 async fn delete(ctx: &Context, node: &SeiNode) -> Result<Action, Error> {
@@ -260,6 +274,7 @@ pub async fn reconcile(node: Arc<SeiNode>, ctx: Arc<Context>) -> Result<Action, 
 
     // Execution: a new plan is only persisted in this reconcile.
     let mut requeue = Requeue::After(executor::IMMEDIATELY);
+    let mut transitioned = false;
     let mut transient = None;
     let new_plan = !had_active && status.plan.is_some();
     if had_active {
@@ -270,6 +285,7 @@ pub async fn reconcile(node: Arc<SeiNode>, ctx: Arc<Context>) -> Result<Action, 
             executor::execute(&mut plan, &mut runner, now.clone()).await
         };
         if let Some(phase) = step.phase {
+            transitioned = true;
             status.phase = Some(phase);
             status.phase_transition_time = Some(now.clone());
             // The init plan applied this image: no update plan is needed right after it.
@@ -300,6 +316,8 @@ pub async fn reconcile(node: Arc<SeiNode>, ctx: Arc<Context>) -> Result<Action, 
         _ if new_plan => Action::requeue(executor::IMMEDIATELY),
         // Peers may appear without this node changing; a spec change re-plans at once.
         _ if blocked => Action::requeue(STEADY),
+        // A node that just reached Running is probed and its finished plan cleared at once.
+        _ if transitioned => Action::requeue(executor::IMMEDIATELY),
         _ if status.phase == Some(NodePhase::Running) && !active => Action::requeue(STEADY),
         Requeue::After(d) => Action::requeue(d),
         Requeue::Never => Action::await_change(),
@@ -311,4 +329,22 @@ pub fn error_policy(node: Arc<SeiNode>, error: &Error, ctx: Arc<Context>) -> Act
     ctx.metrics.reconcile_failed();
     tracing::warn!(node = %node.name_any(), %error, "reconcile failed");
     Action::requeue(Duration::from_secs(5))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_cleared_in_the_new_status_are_nulled_in_the_patch() {
+        let old: SeiNodeStatus = serde_json::from_value(json!({
+            "phase": "Running", "resolvedPeers": ["a@b:26656"],
+            "plan": {"phase": "Complete", "tasks": []}
+        }))
+        .unwrap();
+        let new: SeiNodeStatus = serde_json::from_value(json!({"phase": "Running"})).unwrap();
+        let patch = status_patch(Some(&old), &new);
+        assert_eq!(patch, json!({"phase": "Running", "resolvedPeers": null, "plan": null}));
+        assert_eq!(status_patch(None, &new), json!({"phase": "Running"}));
+    }
 }
