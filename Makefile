@@ -28,16 +28,11 @@ demo: rust control-plane
 	@echo "$$ kubectl apply -f deploy/samples/full-node.yaml"
 	@$(KUBECTL) apply -f deploy/samples/full-node.yaml
 	@echo
-	@echo "$$ kubectl wait seinode/demo-full-node --for=jsonpath='{.status.phase}'=Running"
-	@$(KUBECTL) wait seinode/demo-full-node --for=jsonpath='{.status.phase}'=Running --timeout=180s \
-		|| { tail -n 20 $(DEMO_DIR)/operator.log; exit 1; }
+	@echo "Following the plans until the nodes are Running (hack/demo-watch.sh):"
+	@bash hack/demo-watch.sh $(KUBECTL) -- demo-full-node || { tail -n 20 $(DEMO_DIR)/operator.log; exit 1; }
 	@echo
 	@echo "$$ kubectl get seinodes,statefulsets,pods,pvc,services"
 	@$(KUBECTL) get seinodes,statefulsets,pods,pvc,services
-	@echo
-	@echo "The plan the operator ran (kubectl get seinode demo-full-node -o jsonpath=...):"
-	@$(KUBECTL) get seinode demo-full-node \
-		-o jsonpath='{range .status.plan.tasks[*]}  {.type}: {.status}{"\n"}{end}'
 	@echo
 	@echo "Point kubectl at the cluster:  export KUBECONFIG=$$(realpath $(DEMO_DIR)/kubeconfig)"
 	@echo "Stop it:                       make demo-down"
