@@ -14,6 +14,13 @@ pub struct Context {
     /// URL, used instead of the pod's DNS name (see docs/operator.md).
     pub sidecar_addresses: Option<PathBuf>,
     pub metrics: crate::metrics::Metrics,
+    /// Publishes Events as `seinode-controller`.
+    pub recorder: kube::runtime::events::Recorder,
+}
+
+/// The Event recorder of the SeiNode controller.
+pub fn recorder(client: &Client) -> kube::runtime::events::Recorder {
+    kube::runtime::events::Recorder::new(client.clone(), sei_planner::names::MANAGER_NODE.into())
 }
 
 impl Context {

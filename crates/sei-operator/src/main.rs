@@ -54,6 +54,7 @@ async fn run(args: Args) -> Result<()> {
         http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?,
         sidecar_addresses: args.sidecar_addresses,
         metrics: Default::default(),
+        recorder: sei_operator::context::recorder(&client),
     });
     tokio::spawn(async move {
         if let Err(e) = serve_health(args.health_probe_bind_address).await {

@@ -110,6 +110,7 @@ async fn world() -> World {
         http: reqwest::Client::new(),
         sidecar_addresses: Some(runner.address_file.clone()),
         metrics: Default::default(),
+        recorder: sei_operator::context::recorder(&client),
     });
     let controller = tokio::spawn(sei_operator::run_controllers(ctx.clone()));
     World { cp, client, _runner: runner, _sim: sim, _dir: dir, controller, ctx }
@@ -178,6 +179,22 @@ async fn a_full_node_runs_updates_its_image_and_cleans_up() {
     let config = std::fs::read_to_string(home.join("config/config.toml")).unwrap();
     assert!(config.contains("chain-id = \"pacific-1\""), "{config}");
     assert!(home.join("config/genesis.json").exists());
+
+    // The phase changes were published as Events on the node.
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(w.client.clone(), NS);
+    let notes = eventually("the PhaseTransition events", 20, || async {
+        let list = events.list(&Default::default()).await.ok()?;
+        let notes: Vec<String> = list
+            .items
+            .into_iter()
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("rpc"))
+            .filter(|e| e.reason.as_deref() == Some("PhaseTransition"))
+            .filter_map(|e| e.note)
+            .collect();
+        (notes.len() >= 2).then_some(notes)
+    })
+    .await;
+    assert!(notes.contains(&"Phase changed from Initializing to Running".to_string()), "{notes:?}");
 
     let metrics = w.ctx.metrics.encode();
     for line in [

@@ -1,6 +1,7 @@
 //! The SeiNode controller: one reconcile per change, plan-driven (§5 of the controller
 //! spec), one status write per reconcile guarded by the object's resourceVersion.
 
+mod events;
 mod runner;
 
 use std::sync::Arc;
@@ -300,6 +301,13 @@ pub async fn reconcile(node: Arc<SeiNode>, ctx: Arc<Context>) -> Result<Action, 
 
     if status != original {
         write_status(&ctx, &node, &status).await?;
+        let reference = node.object_ref(&());
+        for event in events::changes(&original, &status) {
+            // Events are best effort: a lost one must not fail or repeat the reconcile.
+            if let Err(e) = ctx.recorder.publish(&event, &reference).await {
+                tracing::warn!(node = %node.name_any(), reason = %event.reason, error = %e, "cannot publish an event");
+            }
+        }
         if let Some(to) = status.phase
             && status.phase != original.phase
         {
