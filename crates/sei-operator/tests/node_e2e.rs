@@ -89,7 +89,21 @@ struct World {
     ctx: Arc<Context>,
 }
 
+/// A failed test here has been seen to leave the process running; this bounds the binary
+/// so that CI fails instead of hanging.
+fn watchdog() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::thread::spawn(|| {
+            std::thread::sleep(Duration::from_secs(600));
+            eprintln!("node_e2e: still running after 600 s; exiting as failed");
+            std::process::exit(101);
+        });
+    });
+}
+
 async fn world() -> World {
+    watchdog();
     let mut options = Options::full();
     options.node_labels = vec![("karpenter.sh/nodepool".into(), "fake".into())];
     let cp = ControlPlane::start(options).await.expect("control plane");
