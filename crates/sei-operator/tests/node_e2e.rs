@@ -19,33 +19,7 @@ use serde_json::json;
 const NS: &str = "e2e";
 
 fn platform() -> Platform {
-    let env: std::collections::HashMap<&str, &str> = [
-        ("SEI_NODEPOOL_NAME", "fake"),
-        ("SEI_NODEPOOL_ARCHIVE", "fake"),
-        ("SEI_TOLERATION_KEY", sei_testenv::FAKE_NODE_TAINT_KEY),
-        ("SEI_SERVICE_ACCOUNT", "default"),
-        ("SEI_STORAGE_CLASS_PERF", sei_testenv::STORAGE_CLASS),
-        ("SEI_STORAGE_CLASS_DEFAULT", sei_testenv::STORAGE_CLASS),
-        ("SEI_STORAGE_CLASS_ARCHIVE", sei_testenv::STORAGE_CLASS),
-        ("SEI_STORAGE_SIZE_DEFAULT", "1Gi"),
-        ("SEI_STORAGE_SIZE_ARCHIVE", "2Gi"),
-        ("SEI_RESOURCE_CPU_ARCHIVE", "1"),
-        ("SEI_RESOURCE_MEM_ARCHIVE", "1Gi"),
-        ("SEI_RESOURCE_CPU_DEFAULT", "1"),
-        ("SEI_RESOURCE_MEM_DEFAULT", "1Gi"),
-        ("SEI_SNAPSHOT_BUCKET", "snapshots"),
-        ("SEI_SNAPSHOT_REGION", "local"),
-        ("SEI_GENESIS_BUCKET", "genesis"),
-        ("SEI_GENESIS_REGION", "local"),
-        ("SEI_RESULT_EXPORT_BUCKET", "results"),
-        ("SEI_RESULT_EXPORT_REGION", "local"),
-        ("SEI_RESULT_EXPORT_PREFIX", "x/"),
-        ("SEI_GATEWAY_NAME", "gw"),
-        ("SEI_GATEWAY_NAMESPACE", "gw"),
-        ("SEI_GATEWAY_DOMAIN", "example.com"),
-    ]
-    .into_iter()
-    .collect();
+    let env: std::collections::HashMap<_, _> = sei_testenv::SIMULATED_PLATFORM.iter().copied().collect();
     Platform::from_env(|k| env.get(k).map(|v| v.to_string())).unwrap()
 }
 

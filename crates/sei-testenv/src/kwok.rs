@@ -21,6 +21,35 @@ pub const FAKE_NODE_TAINT_VALUE: &str = "fake";
 /// StorageClass whose PVCs kwok provisions.
 pub const STORAGE_CLASS: &str = "kwok-volume";
 
+/// The operator's platform settings (its `SEI_*` environment) for the simulated cluster:
+/// pods tolerate the fake nodes' taint (the toleration value is the node pool name) and
+/// volumes use [`STORAGE_CLASS`]. Shared by the operator tests and the demo.
+pub const SIMULATED_PLATFORM: &[(&str, &str)] = &[
+    ("SEI_NODEPOOL_NAME", FAKE_NODE_TAINT_VALUE),
+    ("SEI_NODEPOOL_ARCHIVE", FAKE_NODE_TAINT_VALUE),
+    ("SEI_TOLERATION_KEY", FAKE_NODE_TAINT_KEY),
+    ("SEI_SERVICE_ACCOUNT", "default"),
+    ("SEI_STORAGE_CLASS_PERF", STORAGE_CLASS),
+    ("SEI_STORAGE_CLASS_DEFAULT", STORAGE_CLASS),
+    ("SEI_STORAGE_CLASS_ARCHIVE", STORAGE_CLASS),
+    ("SEI_STORAGE_SIZE_DEFAULT", "1Gi"),
+    ("SEI_STORAGE_SIZE_ARCHIVE", "2Gi"),
+    ("SEI_RESOURCE_CPU_ARCHIVE", "1"),
+    ("SEI_RESOURCE_MEM_ARCHIVE", "1Gi"),
+    ("SEI_RESOURCE_CPU_DEFAULT", "1"),
+    ("SEI_RESOURCE_MEM_DEFAULT", "1Gi"),
+    ("SEI_SNAPSHOT_BUCKET", "snapshots"),
+    ("SEI_SNAPSHOT_REGION", "local"),
+    ("SEI_GENESIS_BUCKET", "genesis"),
+    ("SEI_GENESIS_REGION", "local"),
+    ("SEI_RESULT_EXPORT_BUCKET", "results"),
+    ("SEI_RESULT_EXPORT_REGION", "local"),
+    ("SEI_RESULT_EXPORT_PREFIX", "shadow-results/"),
+    ("SEI_GATEWAY_NAME", "gateway"),
+    ("SEI_GATEWAY_NAMESPACE", "default"),
+    ("SEI_GATEWAY_DOMAIN", "sei.local"),
+];
+
 fn fake_node(name: &str, extra: &[(String, String)]) -> Node {
     let mut labels = BTreeMap::from([
         ("kubernetes.io/hostname".to_string(), name.to_string()),

@@ -21,7 +21,7 @@ mod seid_sim;
 pub use binaries::Binaries;
 pub use control_plane::{ControlPlane, Options, shared};
 pub use error::Error;
-pub use kwok::{FAKE_NODE_ANNOTATION, FAKE_NODE_TAINT_KEY, FAKE_NODE_TAINT_VALUE, STORAGE_CLASS};
+pub use kwok::{FAKE_NODE_ANNOTATION, FAKE_NODE_TAINT_KEY, FAKE_NODE_TAINT_VALUE, SIMULATED_PLATFORM, STORAGE_CLASS};
 pub use pod_runner::PodRunner;
 pub use process::{Process, pid_alive, send_signal};
 pub use s3_server::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server};

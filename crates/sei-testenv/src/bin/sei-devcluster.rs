@@ -83,36 +83,6 @@ fn absolute(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// The platform settings the operator reads from its environment, for the fake nodes,
-/// storage class and taint of the simulated cluster (see docs/operator.md).
-const DEMO_PLATFORM: &[(&str, &str)] = &[
-    // The operator tolerates `<taint key>=<node pool>`, so the pool is named after the fake
-    // nodes' taint value.
-    ("SEI_NODEPOOL_NAME", sei_testenv::FAKE_NODE_TAINT_VALUE),
-    ("SEI_NODEPOOL_ARCHIVE", sei_testenv::FAKE_NODE_TAINT_VALUE),
-    ("SEI_TOLERATION_KEY", sei_testenv::FAKE_NODE_TAINT_KEY),
-    ("SEI_SERVICE_ACCOUNT", "default"),
-    ("SEI_STORAGE_CLASS_PERF", sei_testenv::STORAGE_CLASS),
-    ("SEI_STORAGE_CLASS_DEFAULT", sei_testenv::STORAGE_CLASS),
-    ("SEI_STORAGE_CLASS_ARCHIVE", sei_testenv::STORAGE_CLASS),
-    ("SEI_STORAGE_SIZE_DEFAULT", "100Gi"),
-    ("SEI_STORAGE_SIZE_ARCHIVE", "1Ti"),
-    ("SEI_RESOURCE_CPU_ARCHIVE", "4"),
-    ("SEI_RESOURCE_MEM_ARCHIVE", "16Gi"),
-    ("SEI_RESOURCE_CPU_DEFAULT", "2"),
-    ("SEI_RESOURCE_MEM_DEFAULT", "8Gi"),
-    ("SEI_SNAPSHOT_BUCKET", "demo-snapshots"),
-    ("SEI_SNAPSHOT_REGION", "local"),
-    ("SEI_GENESIS_BUCKET", "demo-genesis"),
-    ("SEI_GENESIS_REGION", "local"),
-    ("SEI_RESULT_EXPORT_BUCKET", "demo-results"),
-    ("SEI_RESULT_EXPORT_REGION", "local"),
-    ("SEI_RESULT_EXPORT_PREFIX", "shadow-results/"),
-    ("SEI_GATEWAY_NAME", "demo-gateway"),
-    ("SEI_GATEWAY_NAMESPACE", "default"),
-    ("SEI_GATEWAY_DOMAIN", "demo.local"),
-];
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -303,7 +273,7 @@ async fn start_operator(
     cmd.args(["--metrics-bind-address", "0", "--health-probe-bind-address", "127.0.0.1:0"])
         .env("KUBECONFIG", std::fs::canonicalize(&f.kubeconfig)?)
         .env("SEI_SIDECAR_ADDRESSES", &runner.address_file)
-        .envs(DEMO_PLATFORM.iter().copied());
+        .envs(sei_testenv::SIMULATED_PLATFORM.iter().copied());
     let operator = Process::spawn("sei-operator", cmd, &root.join("operator.log"))?;
     Ok(OperatorParts { _sim: sim, _runner: runner, _operator: operator })
 }
