@@ -28,11 +28,22 @@ demo: rust control-plane
 	@echo "$$ kubectl apply -f deploy/samples/full-node.yaml"
 	@$(KUBECTL) apply -f deploy/samples/full-node.yaml
 	@echo
+	@echo "$$ seictl keys generate --out-dir $(DEMO_DIR)/validator-keys   # then one Secret per key file"
+	@[ -f $(DEMO_DIR)/validator-keys/node_key.json ] || target/debug/seictl keys generate --out-dir $(DEMO_DIR)/validator-keys
+	@for k in signing-key:priv_validator_key.json node-key:node_key.json; do \
+		$(KUBECTL) create secret generic demo-validator-$${k%%:*} --from-file=$(DEMO_DIR)/validator-keys/$${k#*:} \
+			--dry-run=client -o yaml | $(KUBECTL) apply -f - ; done
+	@echo "$$ kubectl apply -f deploy/samples/validator.yaml"
+	@$(KUBECTL) apply -f deploy/samples/validator.yaml
+	@echo
 	@echo "Following the plans until the nodes are Running (hack/demo-watch.sh):"
-	@bash hack/demo-watch.sh $(KUBECTL) -- demo-full-node || { tail -n 20 $(DEMO_DIR)/operator.log; exit 1; }
+	@bash hack/demo-watch.sh $(KUBECTL) -- demo-full-node demo-validator || { tail -n 20 $(DEMO_DIR)/operator.log; exit 1; }
 	@echo
 	@echo "$$ kubectl get seinodes,statefulsets,pods,pvc,services"
 	@$(KUBECTL) get seinodes,statefulsets,pods,pvc,services
+	@echo
+	@echo "The validator found the full node by its label: [p2p] persistent-peers in its config.toml ="
+	@grep -h '^ *persistent-peers =' $(DEMO_DIR)/pods/default/pvc-data-demo-validator/config/config.toml
 	@echo
 	@echo "Point kubectl at the cluster:  export KUBECONFIG=$$(realpath $(DEMO_DIR)/kubeconfig)"
 	@echo "Stop it:                       make demo-down"

@@ -13,7 +13,7 @@ use kube::{Client, ResourceExt};
 use sei_api::SeiNode;
 use sei_operator::context::Context;
 use sei_planner::Platform;
-use sei_testenv::{ControlPlane, Options, PodRunner, SeidSimulator, apply_manifests};
+use sei_testenv::{ControlPlane, Options, PodRunner, S3Server, apply_manifests};
 use serde_json::json;
 
 const NS: &str = "e2e";
@@ -57,7 +57,6 @@ struct World {
     cp: ControlPlane,
     client: Client,
     _runner: PodRunner,
-    _sim: SeidSimulator,
     _dir: tempfile::TempDir,
     controller: tokio::task::JoinHandle<()>,
     ctx: Arc<Context>,
@@ -77,6 +76,11 @@ fn watchdog() {
 }
 
 async fn world() -> World {
+    world_with(Vec::new()).await
+}
+
+/// `sidecar_env` is given to every sidecar (e.g. an S3 server's address and credentials).
+async fn world_with(sidecar_env: Vec<(String, String)>) -> World {
     watchdog();
     let mut options = Options::full();
     options.node_labels = vec![("karpenter.sh/nodepool".into(), "fake".into())];
@@ -86,12 +90,8 @@ async fn world() -> World {
     apply_manifests(&client, &crds).await.unwrap();
     let ns = serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap();
     Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await.unwrap();
-    let sim = SeidSimulator::start("0000000000000000000000000000000000000001").await.unwrap();
-    sim.set_height(100);
     let dir = tempfile::tempdir().unwrap();
-    let runner = PodRunner::start(client.clone(), NS, seictl(), dir.path(), vec![("SEI_NODE_RPC".into(), sim.url())])
-        .await
-        .unwrap();
+    let runner = PodRunner::start(client.clone(), NS, seictl(), dir.path(), sidecar_env).await.unwrap();
     let ctx = Arc::new(Context {
         client: client.clone(),
         platform: platform(),
@@ -101,7 +101,7 @@ async fn world() -> World {
         recorder: sei_operator::context::recorder(&client),
     });
     let controller = tokio::spawn(sei_operator::run_controllers(ctx.clone()));
-    World { cp, client, _runner: runner, _sim: sim, _dir: dir, controller, ctx }
+    World { cp, client, _runner: runner, _dir: dir, controller, ctx }
 }
 
 fn reconciles(ctx: &Context) -> u64 {
@@ -300,6 +300,24 @@ async fn an_archive_node_on_an_imported_volume_runs_rests_and_leaves_the_volume(
         .unwrap()
     };
     let nodes: Api<SeiNode> = Api::namespaced(w.client.clone(), NS);
+    // A volume that never binds (its storage class does not exist) is waited for, visibly.
+    let unbound = json!({
+        "metadata": {"name": "unbound"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "no-such-class",
+                 "resources": {"requests": {"storage": "3Gi"}}}
+    });
+    pvcs.create(&PostParams::default(), &serde_json::from_value(unbound).unwrap()).await.unwrap();
+    nodes.create(&PostParams::default(), &archive("waiting", "unbound")).await.unwrap();
+    let cond = eventually("ImportPVCReady False for the unbound PVC", 60, || async {
+        let c = nodes.get("waiting").await.ok()?.status?.conditions?;
+        c.into_iter().find(|c| c.type_ == "ImportPVCReady" && c.status == "False")
+    })
+    .await;
+    assert_eq!(cond.reason, "PVCNotReady");
+    assert!(cond.message.contains(r#"PVC "unbound" is "Pending", waiting for Bound"#), "{}", cond.message);
+    nodes.delete("waiting", &DeleteParams::default()).await.unwrap();
+    eventually("the node gone", 60, || async { nodes.get_opt("waiting").await.ok()?.is_none().then_some(()) }).await;
+
     // A volume smaller than the archive size (2Gi here) is refused with a reason.
     nodes.create(&PostParams::default(), &archive("cramped", "too-small")).await.unwrap();
     let cond = eventually("ImportPVCReady False", 60, || async {
@@ -352,4 +370,132 @@ async fn an_archive_node_on_an_imported_volume_runs_rests_and_leaves_the_volume(
     big = pvcs.get("chain-data").await.expect("the imported PVC survives its node");
     assert!(big.metadata.deletion_timestamp.is_none());
     w.controller.abort();
+}
+
+fn home(w: &World, claim: &str) -> PathBuf {
+    w._dir.path().join(NS).join(format!("pvc-{claim}"))
+}
+
+async fn wait_running(nodes: &Api<SeiNode>, name: &str) -> SeiNode {
+    eventually(&format!("{name} Running"), 120, || async {
+        let n = nodes.get(name).await.ok()?;
+        let phase = n.status.as_ref()?.phase.map(|p| p.as_str());
+        assert_ne!(phase, Some("Failed"), "{name} failed: {:?}", n.status.as_ref().and_then(|s| s.plan.clone()));
+        (phase == Some("Running")).then_some(n)
+    })
+    .await
+}
+
+/// `[p2p] persistent-peers` of a node's config.toml.
+fn persistent_peers(home: &std::path::Path) -> String {
+    let config: toml::Table =
+        toml::from_str(&std::fs::read_to_string(home.join("config/config.toml")).unwrap()).unwrap();
+    config["p2p"]["persistent-peers"].as_str().unwrap().to_string()
+}
+
+/// CometBFT's node ID of a key file, through the product's own key code.
+fn node_id(key_file: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(key_file).unwrap();
+    sei_sidecar::keys::node_id(&sei_sidecar::keys::parse_key_file(&text).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validator_and_a_replayer_find_their_peer_by_label_and_run() {
+    let s3 = S3Server::start(&["snapshots", "genesis", "results"]).unwrap();
+    let w = world_with(s3.env()).await;
+    let nodes: Api<SeiNode> = Api::namespaced(w.client.clone(), NS);
+    let secrets: Api<Secret> = Api::namespaced(w.client.clone(), NS);
+
+    // The peer both find: a full node carrying the chain label.
+    let mut source = full_node("source", "sei:v1");
+    source.metadata.labels = Some([("sei.io/chain".to_string(), "pacific-1".to_string())].into());
+    nodes.create(&PostParams::default(), &source).await.unwrap();
+
+    // A validator whose key Secrets do not exist yet: the plan waits and says why.
+    let validator: SeiNode = serde_json::from_value(json!({
+        "apiVersion": "sei.io/v1alpha1", "kind": "SeiNode",
+        "metadata": {"name": "val", "namespace": NS},
+        "spec": {"chainId": "pacific-1", "image": "sei:v1",
+                 "peers": [{"label": {"selector": {"sei.io/chain": "pacific-1"}}}],
+                 "validator": {"signingKey": {"secret": {"secretName": "val-signing-key"}},
+                               "nodeKey": {"secret": {"secretName": "val-node-key"}}}}
+    }))
+    .unwrap();
+    nodes.create(&PostParams::default(), &validator).await.unwrap();
+    let cond = eventually("SigningKeyReady False", 60, || async {
+        let c = nodes.get("val").await.ok()?.status?.conditions?;
+        c.into_iter().find(|c| c.type_ == "SigningKeyReady" && c.status == "False")
+    })
+    .await;
+    assert!(cond.message.contains(r#"Secret "val-signing-key" not found"#), "{}", cond.message);
+
+    // The keys, made as a user would, with `seictl keys generate`.
+    let keys = tempfile::tempdir().unwrap();
+    let out =
+        std::process::Command::new(seictl()).args(["keys", "generate", "--out-dir"]).arg(keys.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for (name, file) in [("val-signing-key", "priv_validator_key.json"), ("val-node-key", "node_key.json")] {
+        let data = std::fs::read_to_string(keys.path().join(file)).unwrap();
+        let secret = serde_json::from_value(json!({"metadata": {"name": name}, "stringData": {file: data}})).unwrap();
+        secrets.create(&PostParams::default(), &secret).await.unwrap();
+    }
+
+    // A replayer starting from a snapshot in the platform bucket, below its target height.
+    let snapshot_key = "pacific-1/state-sync/500.tar.gz";
+    let path = s3.object_path("snapshots", snapshot_key);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, snapshot_archive(&[("500/1/0", b"chunk"), ("metadata.db", b"meta")])).unwrap();
+    let replayer: SeiNode = serde_json::from_value(json!({
+        "apiVersion": "sei.io/v1alpha1", "kind": "SeiNode",
+        "metadata": {"name": "replay", "namespace": NS},
+        "spec": {"chainId": "pacific-1", "image": "sei:v1",
+                 "peers": [{"label": {"selector": {"sei.io/chain": "pacific-1"}}}],
+                 "replayer": {"snapshot": {"s3": {"targetHeight": 600}}}}
+    }))
+    .unwrap();
+    nodes.create(&PostParams::default(), &replayer).await.unwrap();
+
+    wait_running(&nodes, "source").await;
+    let val = wait_running(&nodes, "val").await;
+    let replay = wait_running(&nodes, "replay").await;
+
+    let conditions = val.status.unwrap().conditions.unwrap();
+    for c in ["SigningKeyReady", "NodeKeyReady"] {
+        assert!(conditions.iter().any(|x| x.type_ == c && x.status == "True"), "{c}: {conditions:?}");
+    }
+    let source_dns = "source-0.source.e2e.svc.cluster.local";
+    assert_eq!(replay.status.unwrap().resolved_peers.unwrap_or_default(), [source_dns]);
+    // Both reached the source through its DNS name and learnt its node ID, which is the
+    // source's own node key.
+    let source_id = node_id(&home(&w, "data-source").join("config/node_key.json"));
+    let expected = format!("{source_id}@{source_dns}:26656");
+    assert_eq!(persistent_peers(&home(&w, "data-val")), expected);
+    assert_eq!(persistent_peers(&home(&w, "data-replay")), expected);
+    // The validator runs with the Secret's node key, not a generated one.
+    assert_eq!(
+        node_id(&home(&w, "data-val").join("config/node_key.json")),
+        node_id(&keys.path().join("node_key.json"))
+    );
+
+    // The replayer restored the snapshot and trusts the source's block at its height.
+    let replay_home = home(&w, "data-replay");
+    assert_eq!(std::fs::read_to_string(replay_home.join("data/snapshots/500/1/0")).unwrap(), "chunk");
+    let config: toml::Table =
+        toml::from_str(&std::fs::read_to_string(replay_home.join("config/config.toml")).unwrap()).unwrap();
+    let statesync = &config["statesync"];
+    assert_eq!(statesync["trust-height"].as_integer(), Some(500));
+    assert_eq!(statesync["trust-hash"].as_str(), Some(sei_testenv::block_hash(500).as_str()));
+    assert_eq!(statesync["use-local-snapshot"].as_bool(), Some(true));
+    w.controller.abort();
+}
+
+fn snapshot_archive(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+    for (path, body) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(body.len() as u64);
+        header.set_mode(0o644);
+        tar.append_data(&mut header, path, *body).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap()
 }

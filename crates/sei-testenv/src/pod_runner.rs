@@ -1,7 +1,9 @@
 //! The local pod runner: pods run no containers on the simulated cluster, so this runs the
 //! sidecar of every pod that has one as a local `seictl serve` process, with the pod's
 //! own command, arguments and environment, and publishes where each listens in the file
-//! the operator's `SEI_SIDECAR_ADDRESSES` setting names.
+//! the operator's `SEI_SIDECAR_ADDRESSES` setting names. Each pod's seid is a
+//! [`SeidSimulator`] that reports the pod's own node ID, reachable from the other sidecars
+//! by the pod's DNS names through the [`PeerNetwork`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -14,12 +16,18 @@ use kube::runtime::watcher::{self, Event, watcher};
 use kube::{Api, Client, ResourceExt};
 
 use crate::Error;
+use crate::peer_network::{PeerNetwork, pod_dns_names};
 use crate::process::Process;
+use crate::seid_sim::SeidSimulator;
 
 const SIDECAR: &str = "sei-sidecar";
+/// Where the pod mounts the data volume, standing for the local home.
+const POD_HOME: &str = "/sei";
 
 struct Running {
     _process: Process,
+    _seid: SeidSimulator,
+    dns_names: Vec<String>,
     /// `namespace/node`.
     key: String,
     url: String,
@@ -39,6 +47,7 @@ struct Shared {
     extra_env: Vec<(String, String)>,
     address_file: PathBuf,
     running: Arc<Mutex<HashMap<String, Running>>>,
+    network: PeerNetwork,
 }
 
 fn free_port() -> u16 {
@@ -97,6 +106,11 @@ impl Shared {
             let token = secret.data.and_then(|d| d.get("token").cloned()).map(|b| b.0).unwrap_or_default();
             std::fs::write(&token_file, token).map_err(|e| Error::io(&token_file, e))?;
         }
+        self.place_secret_mounts(pod, &home).await?;
+        let seid = SeidSimulator::for_home(&home).await.map_err(|e| Error::io(&home, e))?;
+        let hostname = spec.hostname.clone().unwrap_or_else(|| pod.name_any());
+        let dns_names = pod_dns_names(&hostname, spec.subdomain.as_deref().unwrap_or(&node), &ns);
+        self.network.add(&dns_names, seid.port);
         let port = free_port();
         let args: Vec<String> =
             sidecar.command.iter().flatten().skip(1).chain(sidecar.args.iter().flatten()).cloned().collect();
@@ -109,20 +123,49 @@ impl Shared {
             .env("SEI_SIDECAR_PORT", port.to_string())
             .env("SEI_SIDECAR_BIND", "127.0.0.1")
             .env("SEI_SIDECAR_TOKEN_FILE", &token_file)
-            .env("SEI_LOG_FORMAT", "text");
+            .env("SEI_LOG_FORMAT", "text")
+            .env("SEI_NODE_RPC", seid.url())
+            .env("HTTP_PROXY", self.network.url())
+            .env("NO_PROXY", "127.0.0.1,localhost");
         cmd.envs(self.extra_env.iter().cloned());
         let process = Process::spawn(&format!("sidecar-{node}"), cmd, &pod_dir.join("sidecar.log"))?;
         let key = format!("{ns}/{node}");
         let url = format!("http://127.0.0.1:{port}");
-        self.running.lock().unwrap_or_else(|p| p.into_inner()).insert(uid, Running { _process: process, key, url });
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(uid, Running { _process: process, _seid: seid, dns_names, key, url });
         self.publish();
+        Ok(())
+    }
+
+    /// Secret files the pod mounts into seid's home (a validator's keys) are copied into
+    /// the local home, where seid would see them.
+    async fn place_secret_mounts(&self, pod: &Pod, home: &Path) -> Result<(), Error> {
+        let spec = pod.spec.as_ref().expect("a pod has a spec");
+        let ns = pod.namespace().unwrap_or_default();
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &ns);
+        for mount in spec.containers.iter().flat_map(|c| c.volume_mounts.iter().flatten()) {
+            let Some(relative) = mount.mount_path.strip_prefix(&format!("{POD_HOME}/")) else { continue };
+            let Some(key) = &mount.sub_path else { continue };
+            let volume = spec.volumes.iter().flatten().find(|v| v.name == mount.name);
+            let Some(name) = volume.and_then(|v| v.secret.as_ref()).and_then(|s| s.secret_name.clone()) else {
+                continue;
+            };
+            let data = secrets.get(&name).await?.data.unwrap_or_default();
+            let Some(bytes) = data.get(key) else { continue };
+            let path = home.join(relative);
+            std::fs::create_dir_all(path.parent().unwrap_or(home)).map_err(|e| Error::io(&path, e))?;
+            std::fs::write(&path, &bytes.0).map_err(|e| Error::io(&path, e))?;
+        }
         Ok(())
     }
 
     fn stop(&self, pod: &Pod) {
         let uid = pod.uid().unwrap_or_default();
         let removed = self.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&uid);
-        if removed.is_some() {
+        if let Some(removed) = removed {
+            self.network.remove(&removed.dns_names);
             self.publish();
         }
     }
@@ -130,8 +173,8 @@ impl Shared {
 
 impl PodRunner {
     /// Watches pods in `namespace` and runs their sidecars with `seictl` (the binary built
-    /// from this workspace). `extra_env` is added to every sidecar (e.g. the seid simulator's
-    /// address as `SEI_NODE_RPC`). State lives under `dir`.
+    /// from this workspace), each beside its own seid simulator. `extra_env` is added to
+    /// every sidecar last, so it may override what the runner sets. State lives under `dir`.
     pub async fn start(
         client: Client,
         namespace: &str,
@@ -143,6 +186,7 @@ impl PodRunner {
         let address_file = dir.join("sidecar-addresses.json");
         std::fs::write(&address_file, "{}").map_err(|e| Error::io(&address_file, e))?;
         let running = Arc::new(Mutex::new(HashMap::new()));
+        let network = PeerNetwork::start().await.map_err(|e| Error::io(dir, e))?;
         let shared = Arc::new(Shared {
             client: client.clone(),
             seictl,
@@ -150,6 +194,7 @@ impl PodRunner {
             extra_env,
             address_file: address_file.clone(),
             running: running.clone(),
+            network,
         });
         let pods: Api<Pod> = Api::namespaced(client, namespace);
         let task = tokio::spawn(async move {

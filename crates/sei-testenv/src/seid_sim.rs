@@ -1,10 +1,13 @@
 //! A stand-in for seid's CometBFT RPC, for tests only: `/status` with a settable height
 //! and `catching_up` flag, and `/net_info`. It answers in seid's flat format, or wrapped
-//! in a JSON-RPC envelope like upstream CometBFT when asked.
+//! in a JSON-RPC envelope like upstream CometBFT when asked. It also accepts proxy-style
+//! (absolute-form) request lines, so it can stand behind [`crate::PeerNetwork`].
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
+use sei_sidecar::keys;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -23,12 +26,61 @@ struct State {
     diverge_from: AtomicI64,
     catching_up: AtomicBool,
     jsonrpc: AtomicBool,
-    node_id: String,
+    node_id: NodeId,
+}
+
+enum NodeId {
+    Fixed(String),
+    /// The ID of the home's `config/node_key.json`; like seid on its first start, the
+    /// simulator creates that key if nobody has placed one.
+    KeyFile(PathBuf),
+}
+
+impl NodeId {
+    fn get(&self) -> Result<String, String> {
+        match self {
+            NodeId::Fixed(id) => Ok(id.clone()),
+            NodeId::KeyFile(path) => {
+                let key = match std::fs::read_to_string(path) {
+                    Ok(text) => keys::parse_key_file(&text)?,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        let key = keys::generate()?;
+                        write_new(path, &keys::node_key_json(&key).to_string())?;
+                        key
+                    }
+                    Err(e) => return Err(format!("{}: {e}", path.display())),
+                };
+                Ok(keys::node_id(&key))
+            }
+        }
+    }
+}
+
+/// Writes `path` unless it exists by now (the sidecar may have placed a key meanwhile).
+fn write_new(path: &std::path::Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let parent = path.parent().ok_or("no parent directory")?;
+    std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
+        Ok(mut file) => file.write_all(text.as_bytes()).map_err(|e| e.to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 impl SeidSimulator {
-    /// Listens on a free loopback port.
+    /// Listens on a free loopback port and reports `node_id`.
     pub async fn start(node_id: &str) -> std::io::Result<SeidSimulator> {
+        Self::start_with(NodeId::Fixed(node_id.to_string())).await
+    }
+
+    /// Plays the seid of the node whose home is `home`: it reports the node ID of the
+    /// node key the sidecar placed there.
+    pub async fn for_home(home: &std::path::Path) -> std::io::Result<SeidSimulator> {
+        Self::start_with(NodeId::KeyFile(home.join("config").join("node_key.json"))).await
+    }
+
+    async fn start_with(node_id: NodeId) -> std::io::Result<SeidSimulator> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
         let state = Arc::new(State {
@@ -37,7 +89,7 @@ impl SeidSimulator {
             diverge_from: AtomicI64::new(i64::MAX),
             catching_up: AtomicBool::new(false),
             jsonrpc: AtomicBool::new(false),
-            node_id: node_id.to_string(),
+            node_id,
         });
         let shared = state.clone();
         let task = tokio::spawn(async move {
@@ -47,7 +99,8 @@ impl SeidSimulator {
                     let mut buf = vec![0u8; 4096];
                     let n = conn.read(&mut buf).await.unwrap_or(0);
                     let request = String::from_utf8_lossy(&buf[..n]);
-                    let path = request.split_whitespace().nth(1).unwrap_or("/");
+                    let target = request.split_whitespace().nth(1).unwrap_or("/");
+                    let path = origin_form(target);
                     let (code, body) = state.answer(path);
                     let response = format!(
                         "HTTP/1.1 {code}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -100,7 +153,10 @@ impl State {
         self.requests.fetch_add(1, Ordering::SeqCst);
         let result = match path.split('?').next().unwrap_or(path) {
             "/status" => json!({
-                "node_info": {"id": self.node_id, "network": "sim-1"},
+                "node_info": {"id": match self.node_id.get() {
+                    Ok(id) => id,
+                    Err(e) => return ("500 Internal Server Error", json!({"error": e}).to_string()),
+                }, "network": "sim-1"},
                 "sync_info": {
                     "latest_block_height": self.height.load(Ordering::SeqCst).to_string(),
                     "catching_up": self.catching_up.load(Ordering::SeqCst)
@@ -147,7 +203,43 @@ impl Drop for SeidSimulator {
     }
 }
 
+/// `/path?query` of a request target, also when it is a proxy's `http://host:port/path`.
+fn origin_form(target: &str) -> &str {
+    match target.strip_prefix("http://") {
+        Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => target,
+    }
+}
+
 /// The simulator's (deterministic) hash of block `height`: 64 uppercase hex digits.
 pub fn block_hash(height: i64) -> String {
     format!("{:064X}", height as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_targets_are_reduced_to_their_path() {
+        assert_eq!(origin_form("http://n0-0.n0.default.svc.cluster.local:26657/status"), "/status");
+        assert_eq!(origin_form("http://h:1/block?height=3"), "/block?height=3");
+        assert_eq!(origin_form("http://h:1"), "/");
+        assert_eq!(origin_form("/net_info"), "/net_info");
+    }
+
+    #[tokio::test]
+    async fn a_home_s_simulator_reports_the_node_key_s_id_and_creates_one_like_seid() {
+        let home = std::env::temp_dir().join(format!("seid-sim-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&home);
+        let sim = SeidSimulator::for_home(&home).await.unwrap();
+        let first = sim.state.node_id.get().unwrap();
+        let written = std::fs::read_to_string(home.join("config/node_key.json")).unwrap();
+        assert_eq!(keys::node_id(&keys::parse_key_file(&written).unwrap()), first);
+        assert_eq!(sim.state.node_id.get().unwrap(), first, "the key is created once");
+        let placed = keys::generate().unwrap();
+        std::fs::write(home.join("config/node_key.json"), keys::node_key_json(&placed).to_string()).unwrap();
+        assert_eq!(sim.state.node_id.get().unwrap(), keys::node_id(&placed), "a placed key wins");
+        std::fs::remove_dir_all(&home).unwrap();
+    }
 }

@@ -9,8 +9,9 @@
 //! processes; they die with it, so `down` only has to stop the supervisor.
 //!
 //! With `--operator BIN --seictl BIN` the supervisor also runs the operator against the
-//! cluster, the local pod runner (each pod's sidecar as a `seictl serve` process) and a
-//! seid RPC simulator the sidecars talk to, so a SeiNode goes all the way to Running.
+//! cluster and the local pod runner (each pod's sidecar as a `seictl serve` process beside
+//! a seid RPC simulator, peers reachable by their DNS names), so a SeiNode goes all the way
+//! to Running.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use sei_testenv::{ControlPlane, Options, PodRunner, Process, SeidSimulator, apply_manifests, pid_alive, send_signal};
+use sei_testenv::{ControlPlane, Options, PodRunner, Process, apply_manifests, pid_alive, send_signal};
 
 #[derive(Parser)]
 #[command(about = "A simulated Kubernetes cluster (etcd, kube-apiserver, controllers, kwok) on 127.0.0.1")]
@@ -251,7 +252,6 @@ fn serve(dir: &Path, port: Option<u16>, nodes: usize, operator: OperatorArgs) ->
 
 /// The operator and what stands in for the pods' containers; all stop when dropped.
 struct OperatorParts {
-    _sim: SeidSimulator,
     _runner: PodRunner,
     _operator: Process,
 }
@@ -263,19 +263,16 @@ async fn start_operator(
     op: PathBuf,
     seictl: PathBuf,
 ) -> Result<OperatorParts> {
-    let sim = SeidSimulator::start("d3b07384d113edec49eaa6238ad5ff00d3b07384").await?;
-    sim.set_height(1);
-    let runner =
-        PodRunner::start(client, "default", seictl, &root.join("pods"), vec![("SEI_NODE_RPC".into(), sim.url())])
-            .await
-            .context("starting the pod runner")?;
+    let runner = PodRunner::start(client, "default", seictl, &root.join("pods"), Vec::new())
+        .await
+        .context("starting the pod runner")?;
     let mut cmd = Command::new(op);
     cmd.args(["--metrics-bind-address", "0", "--health-probe-bind-address", "127.0.0.1:0"])
         .env("KUBECONFIG", std::fs::canonicalize(&f.kubeconfig)?)
         .env("SEI_SIDECAR_ADDRESSES", &runner.address_file)
         .envs(sei_testenv::SIMULATED_PLATFORM.iter().copied());
     let operator = Process::spawn("sei-operator", cmd, &root.join("operator.log"))?;
-    Ok(OperatorParts { _sim: sim, _runner: runner, _operator: operator })
+    Ok(OperatorParts { _runner: runner, _operator: operator })
 }
 
 /// The CRD manifests from `deploy/crds/`.
