@@ -18,6 +18,16 @@ pub struct Context {
     pub recorder: kube::runtime::events::Recorder,
 }
 
+/// Sent with every API request, so that the operator's requests stand out in the API
+/// server's audit log and metrics.
+pub const USER_AGENT: &str = concat!("sei-operator/", env!("CARGO_PKG_VERSION"));
+
+/// The operator's API client: `config` plus the operator's user agent.
+pub fn client(mut config: kube::Config) -> Result<Client, kube::Error> {
+    config.headers.push((http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT)));
+    Client::try_from(config)
+}
+
 /// The Event recorder of the SeiNode controller.
 pub fn recorder(client: &Client) -> kube::runtime::events::Recorder {
     kube::runtime::events::Recorder::new(client.clone(), sei_planner::names::MANAGER_NODE.into())

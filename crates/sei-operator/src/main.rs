@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::Parser;
-use kube::Client;
 use sei_operator::context::Context;
 use sei_planner::Platform;
 
@@ -47,7 +46,8 @@ async fn serve_health(addr: String) -> Result<()> {
 
 async fn run(args: Args) -> Result<()> {
     let platform = Platform::from_env(|k| std::env::var(k).ok())?;
-    let client = Client::try_default().await.context("connecting to the Kubernetes API")?;
+    let config = kube::Config::infer().await.context("finding the Kubernetes API (in-cluster or KUBECONFIG)")?;
+    let client = sei_operator::context::client(config).context("connecting to the Kubernetes API")?;
     let ctx = Arc::new(Context {
         client: client.clone(),
         platform,

@@ -84,6 +84,7 @@ async fn world_with(sidecar_env: Vec<(String, String)>) -> World {
     watchdog();
     let mut options = Options::full();
     options.node_labels = vec![("karpenter.sh/nodepool".into(), "fake".into())];
+    options.audit = true;
     let cp = ControlPlane::start(options).await.expect("control plane");
     let client = cp.client().await.unwrap();
     let crds: String = sei_api::crd::all().iter().map(|(_, c)| sei_api::crd::to_yaml(c)).collect::<Vec<_>>().join("\n");
@@ -92,13 +93,15 @@ async fn world_with(sidecar_env: Vec<(String, String)>) -> World {
     Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let runner = PodRunner::start(client.clone(), NS, seictl(), dir.path(), sidecar_env).await.unwrap();
+    // The operator's own client, as in production: its requests carry its user agent.
+    let operator_client = sei_operator::context::client(cp.config().await.unwrap()).unwrap();
     let ctx = Arc::new(Context {
-        client: client.clone(),
+        client: operator_client.clone(),
         platform: platform(),
         http: reqwest::Client::new(),
         sidecar_addresses: Some(runner.address_file.clone()),
         metrics: Default::default(),
-        recorder: sei_operator::context::recorder(&client),
+        recorder: sei_operator::context::recorder(&operator_client),
     });
     let controller = tokio::spawn(sei_operator::run_controllers(ctx.clone()));
     World { cp, client, _runner: runner, _dir: dir, controller, ctx }
@@ -355,12 +358,27 @@ async fn an_archive_node_on_an_imported_volume_runs_rests_and_leaves_the_volume(
         (ready && status.plan.is_none()).then_some(())
     })
     .await;
-    // Steady state: the periodic sidecar probe runs (at least once in 35 s) and writes nothing.
+    // Steady state: the periodic sidecar probe runs (at least once in 35 s) and the operator
+    // sends no write to the API server, as the server's own audit log records.
     let (writes, probes) = (status_writes(&w.ctx), reconciles(&w.ctx));
-    let before = serde_json::to_string_pretty(&nodes.get("archive").await.unwrap().status).unwrap();
+    let log = w.cp.audit().unwrap();
+    let seen = log.len();
+    let tagged = log.iter().filter(|r| r.user_agent == sei_operator::context::USER_AGENT && r.is_write()).count();
+    assert!(
+        tagged > 0,
+        "the audit log shows no write by the operator's user agent: the count below would prove nothing"
+    );
     tokio::time::sleep(Duration::from_secs(35)).await;
-    let after = serde_json::to_string_pretty(&nodes.get("archive").await.unwrap().status).unwrap();
-    assert_eq!(status_writes(&w.ctx), writes, "a Running node with nothing to do wrote its status:\n{before}\n{after}");
+    let window = w.cp.audit().unwrap().split_off(seen);
+    let operator = |r: &&sei_testenv::AuditRecord| r.user_agent == sei_operator::context::USER_AGENT;
+    let sent: Vec<_> = window.iter().filter(operator).filter(|r| r.is_write()).collect();
+    assert!(sent.is_empty(), "a Running node with nothing to do caused writes: {sent:#?}");
+    assert_eq!(status_writes(&w.ctx), writes);
+    assert!(
+        window.iter().filter(operator).count() < 20,
+        "reads in steady state: {:?}",
+        sei_testenv::by_verb(window.iter().filter(operator))
+    );
     assert!(reconciles(&w.ctx) > probes, "no periodic health check in 35 s");
 
     // Deleting the node keeps the imported volume: it is the user's.

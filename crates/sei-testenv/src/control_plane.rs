@@ -35,6 +35,8 @@ pub struct Options {
     pub apiserver_args: Vec<String>,
     /// Extra labels of the fake nodes (e.g. a node-pool label workloads select).
     pub node_labels: Vec<(String, String)>,
+    /// Record every request in an audit log (see [`ControlPlane::audit`]).
+    pub audit: bool,
 }
 
 impl Options {
@@ -48,6 +50,7 @@ impl Options {
             keep_dir: std::env::var_os("SEI_TESTENV_KEEP").is_some(),
             apiserver_args: Vec::new(),
             node_labels: Vec::new(),
+            audit: false,
         }
     }
 
@@ -221,6 +224,15 @@ impl ControlPlane {
             .arg("--profiling=false")
             .arg("--v=1")
             .args(&options.apiserver_args);
+        if options.audit {
+            let policy = cp.dir.join("audit-policy.yaml");
+            std::fs::write(&policy, crate::audit::POLICY).map_err(|e| Error::io(&policy, e))?;
+            apiserver
+                .arg(format!("--audit-policy-file={}", policy.display()))
+                .arg(format!("--audit-log-path={}", cp.audit_log().display()))
+                .arg("--audit-log-format=json")
+                .arg("--audit-log-mode=blocking");
+        }
         cp.spawn("kube-apiserver", apiserver)?;
         cp.wait_apiserver(apiserver_port).await?;
 
@@ -386,12 +398,28 @@ impl ControlPlane {
     /// A new admin client. Build one per async runtime: a client is tied to the runtime
     /// that created it.
     pub async fn client(&self) -> Result<Client, Error> {
+        Ok(Client::try_from(self.config().await?)?)
+    }
+
+    /// The admin client configuration, to build a client of one's own (e.g. with its own
+    /// user agent, to tell its requests apart in the audit log).
+    pub async fn config(&self) -> Result<Config, Error> {
         let kubeconfig = Kubeconfig::read_from(&self.kubeconfig)
             .map_err(|e| Error::Setup(format!("reading {}: {e}", self.kubeconfig.display())))?;
-        let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
             .await
-            .map_err(|e| Error::Setup(format!("kubeconfig {}: {e}", self.kubeconfig.display())))?;
-        Ok(Client::try_from(config)?)
+            .map_err(|e| Error::Setup(format!("kubeconfig {}: {e}", self.kubeconfig.display())))
+    }
+
+    /// Where the audit log is written when [`Options::audit`] is set.
+    pub fn audit_log(&self) -> PathBuf {
+        self.dir.join("audit.log")
+    }
+
+    /// Every request the API server has answered so far, once each, in order (needs
+    /// [`Options::audit`]).
+    pub fn audit(&self) -> Result<Vec<crate::AuditRecord>, Error> {
+        crate::audit::read(&self.audit_log())
     }
 
     /// A `kubectl` command already pointed at this control plane.

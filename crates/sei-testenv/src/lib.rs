@@ -7,6 +7,7 @@
 //! also after a panic, and (through the kernel's parent-death signal) when the test
 //! process is killed outright.
 
+mod audit;
 mod binaries;
 mod certs;
 mod control_plane;
@@ -19,6 +20,7 @@ mod process;
 mod s3_server;
 mod seid_sim;
 
+pub use audit::{AuditRecord, by_verb};
 pub use binaries::Binaries;
 pub use control_plane::{ControlPlane, Options, shared};
 pub use error::Error;
