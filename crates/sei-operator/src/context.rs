@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use kube::Client;
 use sei_planner::Platform;
@@ -16,15 +18,46 @@ pub struct Context {
     pub metrics: crate::metrics::Metrics,
     /// Publishes Events as `seinode-controller`.
     pub recorder: kube::runtime::events::Recorder,
+    /// Sidecar tokens by node UID, so that a reconcile does not read the token Secret
+    /// every time (it did: the most frequent request of a fleet).
+    pub tokens: TokenCache,
 }
 
-/// Sent with every API request, so that the operator's requests stand out in the API
-/// server's audit log and metrics.
+/// How long a cached sidecar token is trusted before its Secret is read again (and
+/// re-created if someone deleted it).
+const TOKEN_TTL: Duration = Duration::from_secs(600);
+
+#[derive(Default)]
+pub struct TokenCache(Mutex<HashMap<String, (String, Instant)>>);
+
+impl TokenCache {
+    pub fn get(&self, uid: &str) -> Option<String> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(uid).filter(|(_, at)| at.elapsed() < TOKEN_TTL).map(|(t, _)| t.clone())
+    }
+
+    pub fn put(&self, uid: &str, token: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(uid.into(), (token.into(), Instant::now()));
+    }
+
+    pub fn forget(&self, uid: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(uid);
+    }
+}
+
+/// Starts the user agent of every API request, so that the operator's requests stand out
+/// in the API server's audit log and metrics.
 pub const USER_AGENT: &str = concat!("sei-operator/", env!("CARGO_PKG_VERSION"));
 
-/// The operator's API client: `config` plus the operator's user agent.
-pub fn client(mut config: kube::Config) -> Result<Client, kube::Error> {
-    config.headers.push((http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT)));
+/// The operator's API client: `config` plus the operator's user agent, which names the
+/// replica (`sei-operator/0.1.0 (pod-name)`) when `replica` is given.
+pub fn client(mut config: kube::Config, replica: Option<&str>) -> Result<Client, kube::Error> {
+    let agent = match replica {
+        Some(name) => format!("{USER_AGENT} ({name})"),
+        None => USER_AGENT.to_string(),
+    };
+    let value = http::HeaderValue::from_str(&agent).unwrap_or(http::HeaderValue::from_static(USER_AGENT));
+    config.headers.push((http::header::USER_AGENT, value));
     Client::try_from(config)
 }
 
@@ -34,6 +67,23 @@ pub fn recorder(client: &Client) -> kube::runtime::events::Recorder {
 }
 
 impl Context {
+    /// A context for `client`, with a sidecar HTTP client that gives up after 10 s.
+    pub fn new(
+        client: Client,
+        platform: Platform,
+        sidecar_addresses: Option<PathBuf>,
+    ) -> Result<Context, reqwest::Error> {
+        Ok(Context {
+            recorder: recorder(&client),
+            client,
+            platform,
+            http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?,
+            sidecar_addresses,
+            metrics: Default::default(),
+            tokens: Default::default(),
+        })
+    }
+
     /// The sidecar base URL of a node: its pod DNS name, unless the address file names it.
     pub fn sidecar_url(&self, namespace: &str, name: &str, default: String) -> String {
         let Some(path) = &self.sidecar_addresses else { return default };

@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::Parser;
@@ -47,15 +46,10 @@ async fn serve_health(addr: String) -> Result<()> {
 async fn run(args: Args) -> Result<()> {
     let platform = Platform::from_env(|k| std::env::var(k).ok())?;
     let config = kube::Config::infer().await.context("finding the Kubernetes API (in-cluster or KUBECONFIG)")?;
-    let client = sei_operator::context::client(config).context("connecting to the Kubernetes API")?;
-    let ctx = Arc::new(Context {
-        client: client.clone(),
-        platform,
-        http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?,
-        sidecar_addresses: args.sidecar_addresses,
-        metrics: Default::default(),
-        recorder: sei_operator::context::recorder(&client),
-    });
+    let replica = std::env::var("POD_NAME").ok();
+    let client =
+        sei_operator::context::client(config, replica.as_deref()).context("connecting to the Kubernetes API")?;
+    let ctx = Arc::new(Context::new(client.clone(), platform, args.sidecar_addresses)?);
     tokio::spawn(async move {
         if let Err(e) = serve_health(args.health_probe_bind_address).await {
             tracing::error!(error = %e, "health endpoint stopped");
@@ -87,7 +81,7 @@ async fn run(args: Args) -> Result<()> {
         sei_operator::run_controllers(ctx).await;
         return Ok(());
     }
-    let identity = std::env::var("POD_NAME").unwrap_or_else(|_| format!("sei-operator-{}", uuid::Uuid::new_v4()));
+    let identity = replica.unwrap_or_else(|| format!("sei-operator-{}", uuid::Uuid::new_v4()));
     let lease = kube_lease_manager::LeaseManagerBuilder::new(client, "sei-operator-leader")
         .with_namespace(&args.leader_election_namespace)
         .with_identity(identity)

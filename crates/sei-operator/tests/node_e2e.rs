@@ -7,50 +7,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Secret};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use sei_api::SeiNode;
 use sei_operator::context::Context;
 use sei_planner::Platform;
-use sei_testenv::{ControlPlane, Options, PodRunner, S3Server, apply_manifests};
+use sei_testenv::{ControlPlane, PodRunner, S3Server};
 use serde_json::json;
+
+mod common;
+
+use common::{cluster, eventually, seictl, watchdog};
 
 const NS: &str = "e2e";
 
 fn platform() -> Platform {
     let env: std::collections::HashMap<_, _> = sei_testenv::SIMULATED_PLATFORM.iter().copied().collect();
     Platform::from_env(|k| env.get(k).map(|v| v.to_string())).unwrap()
-}
-
-/// The workspace's `seictl`, built if `cargo test` has not built it yet.
-fn seictl() -> PathBuf {
-    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-    let bin = root.join("target/debug/seictl");
-    if !bin.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "seictl"])
-            .current_dir(&root)
-            .status()
-            .unwrap();
-        assert!(status.success(), "building seictl");
-    }
-    bin
-}
-
-async fn eventually<T, F, Fut>(what: &str, secs: u64, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 struct World {
@@ -62,47 +36,19 @@ struct World {
     ctx: Arc<Context>,
 }
 
-/// A failed test here has been seen to leave the process running; this bounds the binary
-/// so that CI fails instead of hanging.
-fn watchdog() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        std::thread::spawn(|| {
-            std::thread::sleep(Duration::from_secs(600));
-            eprintln!("node_e2e: still running after 600 s; exiting as failed");
-            std::process::exit(101);
-        });
-    });
-}
-
 async fn world() -> World {
     world_with(Vec::new()).await
 }
 
 /// `sidecar_env` is given to every sidecar (e.g. an S3 server's address and credentials).
 async fn world_with(sidecar_env: Vec<(String, String)>) -> World {
-    watchdog();
-    let mut options = Options::full();
-    options.node_labels = vec![("karpenter.sh/nodepool".into(), "fake".into())];
-    options.audit = true;
-    let cp = ControlPlane::start(options).await.expect("control plane");
-    let client = cp.client().await.unwrap();
-    let crds: String = sei_api::crd::all().iter().map(|(_, c)| sei_api::crd::to_yaml(c)).collect::<Vec<_>>().join("\n");
-    apply_manifests(&client, &crds).await.unwrap();
-    let ns = serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap();
-    Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await.unwrap();
+    watchdog(600);
+    let (cp, client) = cluster(NS).await;
     let dir = tempfile::tempdir().unwrap();
     let runner = PodRunner::start(client.clone(), NS, seictl(), dir.path(), sidecar_env).await.unwrap();
     // The operator's own client, as in production: its requests carry its user agent.
-    let operator_client = sei_operator::context::client(cp.config().await.unwrap()).unwrap();
-    let ctx = Arc::new(Context {
-        client: operator_client.clone(),
-        platform: platform(),
-        http: reqwest::Client::new(),
-        sidecar_addresses: Some(runner.address_file.clone()),
-        metrics: Default::default(),
-        recorder: sei_operator::context::recorder(&operator_client),
-    });
+    let operator_client = sei_operator::context::client(cp.config().await.unwrap(), None).unwrap();
+    let ctx = Arc::new(Context::new(operator_client, platform(), Some(runner.address_file.clone())).unwrap());
     let controller = tokio::spawn(sei_operator::run_controllers(ctx.clone()));
     World { cp, client, _runner: runner, _dir: dir, controller, ctx }
 }
@@ -116,12 +62,7 @@ fn reconciles(ctx: &Context) -> u64 {
 }
 
 fn full_node(name: &str, image: &str) -> SeiNode {
-    serde_json::from_value(json!({
-        "apiVersion": "sei.io/v1alpha1", "kind": "SeiNode",
-        "metadata": {"name": name, "namespace": NS},
-        "spec": {"chainId": "pacific-1", "image": image, "fullNode": {}}
-    }))
-    .unwrap()
+    common::full_node(NS, name, image)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

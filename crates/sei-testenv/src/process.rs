@@ -98,6 +98,12 @@ impl Process {
         tail(&self.log, lines)
     }
 
+    /// SIGKILL to the process group, as a crash or an evicted pod would end it, then reap.
+    pub fn kill(&mut self) {
+        signal_group(self.child.id() as libc::pid_t, libc::SIGKILL);
+        let _ = self.child.wait();
+    }
+
     /// SIGTERM to the process group, SIGKILL after `grace`, then reap.
     pub fn stop(&mut self, grace: Duration) {
         if self.exited().is_some() {

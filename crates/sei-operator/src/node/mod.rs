@@ -46,6 +46,16 @@ fn api(ctx: &Context, ns: &str) -> Api<SeiNode> {
 
 /// The sidecar token, creating its Secret (owned by the node) on first use.
 async fn sidecar_token(ctx: &Context, node: &SeiNode) -> Result<String, Error> {
+    let uid = node.uid().unwrap_or_default();
+    if let Some(token) = ctx.tokens.get(&uid) {
+        return Ok(token);
+    }
+    let token = read_or_create_token(ctx, node).await?;
+    ctx.tokens.put(&uid, &token);
+    Ok(token)
+}
+
+async fn read_or_create_token(ctx: &Context, node: &SeiNode) -> Result<String, Error> {
     let ns = node.namespace().unwrap_or_default();
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
     let name = names::token_secret(&node.name_any());
@@ -71,7 +81,7 @@ async fn sidecar_token(ctx: &Context, node: &SeiNode) -> Result<String, Error> {
     match secrets.create(&PostParams::default(), &secret).await {
         Ok(_) => Ok(token),
         // Created by a concurrent reconcile: use the stored one.
-        Err(kube::Error::Api(s)) if s.code == 409 => Box::pin(sidecar_token(ctx, node)).await,
+        Err(kube::Error::Api(s)) if s.code == 409 => Box::pin(read_or_create_token(ctx, node)).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -157,6 +167,7 @@ async fn delete(ctx: &Context, node: &SeiNode) -> Result<Action, Error> {
     let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": node.resource_version()}});
     api(ctx, &ns).patch(&node.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
     ctx.metrics.forget(&ns, &node.name_any());
+    ctx.tokens.forget(&node.uid().unwrap_or_default());
     Ok(Action::await_change())
 }
 

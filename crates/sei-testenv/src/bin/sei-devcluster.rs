@@ -266,11 +266,7 @@ async fn start_operator(
     let runner = PodRunner::start(client, "default", seictl, &root.join("pods"), Vec::new())
         .await
         .context("starting the pod runner")?;
-    let mut cmd = Command::new(op);
-    cmd.args(["--metrics-bind-address", "0", "--health-probe-bind-address", "127.0.0.1:0"])
-        .env("KUBECONFIG", std::fs::canonicalize(&f.kubeconfig)?)
-        .env("SEI_SIDECAR_ADDRESSES", &runner.address_file)
-        .envs(sei_testenv::SIMULATED_PLATFORM.iter().copied());
+    let cmd = sei_testenv::operator_command(&op, &std::fs::canonicalize(&f.kubeconfig)?, &runner.address_file);
     let operator = Process::spawn("sei-operator", cmd, &root.join("operator.log"))?;
     Ok(OperatorParts { _runner: runner, _operator: operator })
 }

@@ -1,0 +1,84 @@
+//! What the operator's end-to-end tests share: a simulated cluster with the CRDs and a
+//! namespace, the workspace's `seictl`, polling, and a watchdog.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::Client;
+use kube::api::{Api, PostParams};
+use sei_api::SeiNode;
+use sei_testenv::{ControlPlane, Options, apply_manifests};
+use serde_json::json;
+
+/// The workspace's `seictl`, built if `cargo test` has not built it yet.
+pub fn seictl() -> PathBuf {
+    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let bin = root.join("target/debug/seictl");
+    if !bin.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-q", "-p", "seictl"])
+            .current_dir(&root)
+            .status()
+            .unwrap();
+        assert!(status.success(), "building seictl");
+    }
+    bin
+}
+
+pub async fn eventually<T, F, Fut>(what: &str, secs: u64, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A failed test here has been seen to leave the process running; this bounds the binary
+/// so that CI fails instead of hanging.
+pub fn watchdog(secs: u64) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(secs));
+            eprintln!("still running after {secs} s; exiting as failed");
+            std::process::exit(101);
+        });
+    });
+}
+
+/// Control plane with controllers, kwok nodes in the simulated node pool, the audit log,
+/// the CRDs and namespace `ns`.
+pub async fn cluster(ns: &str) -> (ControlPlane, Client) {
+    let mut options = Options::full();
+    options.node_labels = vec![("karpenter.sh/nodepool".into(), sei_testenv::FAKE_NODE_TAINT_VALUE.into())];
+    options.audit = true;
+    let cp = ControlPlane::start(options).await.expect("control plane");
+    let client = cp.client().await.unwrap();
+    let crds: String = sei_api::crd::all().iter().map(|(_, c)| sei_api::crd::to_yaml(c)).collect::<Vec<_>>().join("\n");
+    apply_manifests(&client, &crds).await.unwrap();
+    let namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
+    Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &namespace).await.unwrap();
+    (cp, client)
+}
+
+pub fn full_node(ns: &str, name: &str, image: &str) -> SeiNode {
+    serde_json::from_value(json!({
+        "apiVersion": "sei.io/v1alpha1", "kind": "SeiNode",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"chainId": "pacific-1", "image": image, "fullNode": {}}
+    }))
+    .unwrap()
+}
+
+pub fn phase(node: &SeiNode) -> Option<&'static str> {
+    node.status.as_ref()?.phase.map(|p| p.as_str())
+}

@@ -1,0 +1,237 @@
+//! The built `sei-operator` as its own process, as it runs in production: killed with
+//! SIGKILL at random moments while a fleet initialises, and two replicas behind the
+//! leader Lease.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret, Service};
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::{Client, ResourceExt};
+use sei_api::SeiNode;
+use sei_testenv::{ControlPlane, PodRunner, Process, operator_command};
+use serde_json::Value;
+
+use common::{cluster, eventually, full_node, phase, seictl, watchdog};
+
+struct Fleet {
+    cp: ControlPlane,
+    client: Client,
+    runner: PodRunner,
+    dir: tempfile::TempDir,
+    ns: &'static str,
+}
+
+async fn fleet(ns: &'static str) -> Fleet {
+    watchdog(900);
+    let (cp, client) = cluster(ns).await;
+    let dir = tempfile::tempdir().unwrap();
+    let runner = PodRunner::start(client.clone(), ns, seictl(), dir.path(), Vec::new()).await.unwrap();
+    Fleet { cp, client, runner, dir, ns }
+}
+
+impl Fleet {
+    /// A replica named `name` (its Lease identity and user agent), logging to `name.log`.
+    fn operator(&self, name: &str, leader_elect: bool) -> Process {
+        let bin = Path::new(env!("CARGO_BIN_EXE_sei-operator"));
+        let mut cmd = operator_command(bin, self.cp.kubeconfig_path(), &self.runner.address_file);
+        cmd.env("POD_NAME", name).env("POD_NAMESPACE", self.ns).env("SEI_LOG_LEVEL", "info");
+        cmd.args(["--leader-elect", if leader_elect { "true" } else { "false" }]);
+        Process::spawn(name, cmd, &self.dir.path().join(format!("{name}.log"))).unwrap()
+    }
+
+    fn agent(name: &str) -> String {
+        format!("{} ({name})", sei_operator::context::USER_AGENT)
+    }
+
+    async fn all_running(&self, names: &[String], secs: u64) {
+        let nodes: Api<SeiNode> = Api::namespaced(self.client.clone(), self.ns);
+        eventually("every node Running", secs, || async {
+            let list = nodes.list(&ListParams::default()).await.ok()?.items;
+            for n in &list {
+                assert_ne!(phase(n), Some("Failed"), "{} failed: {:?}", n.name_any(), n.status);
+            }
+            let running = list.iter().filter(|n| phase(n) == Some("Running")).count();
+            (running == names.len()).then_some(())
+        })
+        .await;
+    }
+
+    /// The tasks a node's sidecar has run, from its own API.
+    async fn sidecar_tasks(&self, node: &str) -> Vec<Value> {
+        let addresses: BTreeMap<String, String> =
+            serde_json::from_slice(&std::fs::read(&self.runner.address_file).unwrap()).unwrap();
+        let url = &addresses[&format!("{}/{node}", self.ns)];
+        let secret = Api::<Secret>::namespaced(self.client.clone(), self.ns)
+            .get(&sei_planner::names::token_secret(node))
+            .await
+            .unwrap();
+        let token = String::from_utf8(secret.data.unwrap()[sei_planner::names::TOKEN_KEY].0.clone()).unwrap();
+        let resp = reqwest::Client::new().get(format!("{url}/v0/tasks")).bearer_auth(token).send().await.unwrap();
+        assert!(resp.status().is_success(), "{node}: GET /v0/tasks: {}", resp.status());
+        resp.json().await.unwrap()
+    }
+}
+
+/// A small xorshift generator: the kill moments are random, and reproducible from the
+/// printed seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn names_of<K: kube::Resource>(items: &[K]) -> BTreeSet<String> {
+    items.iter().map(|o| o.meta().name.clone().unwrap_or_default()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_twenty_times_while_twenty_nodes_initialise_every_node_still_runs() {
+    const NS: &str = "chaos";
+    let f = fleet(NS).await;
+    let nodes: Api<SeiNode> = Api::namespaced(f.client.clone(), NS);
+    let names: Vec<String> = (0..20).map(|i| format!("n{i:02}")).collect();
+    let seed = std::env::var("SEI_CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+    }) | 1;
+    eprintln!("chaos seed {seed} (SEI_CHAOS_SEED={seed} repeats these kill moments)");
+    let mut rng = Rng(seed);
+    let mut operator = f.operator("op-0", false);
+    // One more node before each kill, so that every kill lands while some are initialising.
+    for kill in 1..=20 {
+        nodes.create(&PostParams::default(), &full_node(NS, &names[kill - 1], "sei:v1")).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100 + rng.next() % 1000)).await;
+        operator.kill();
+        let list = nodes.list(&ListParams::default()).await.unwrap().items;
+        let running = list.iter().filter(|n| phase(n) == Some("Running")).count();
+        eprintln!("kill {kill:>2}: {running}/{kill} Running");
+        operator = f.operator(&format!("op-{kill}"), false);
+    }
+    f.all_running(&names, 300).await;
+
+    // No sidecar task ran twice: each ran once (run 1) and completed, and no task type was
+    // submitted under a second ID (which a re-planned, non-deterministic ID would cause).
+    for name in &names {
+        let tasks = f.sidecar_tasks(name).await;
+        let mut ids_by_type: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for t in &tasks {
+            assert_eq!((t["status"].as_str(), t["run"].as_i64()), (Some("completed"), Some(1)), "{name}: {t}");
+            ids_by_type.entry(t["type"].as_str().unwrap().into()).or_default().insert(t["id"].as_str().unwrap().into());
+        }
+        let types: Vec<&str> = ids_by_type.keys().map(String::as_str).collect();
+        assert_eq!(types, ["config-apply", "config-validate", "configure-genesis", "mark-ready"], "{name}");
+        assert!(ids_by_type.values().all(|ids| ids.len() == 1), "{name}: {ids_by_type:?}");
+    }
+
+    // Exactly one of each object per node, each owned by its node; nothing else.
+    let expected: BTreeSet<String> = names.iter().cloned().collect();
+    let uids: BTreeMap<String, String> = nodes
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|n| (n.name_any(), n.uid().unwrap()))
+        .collect();
+    let lp = ListParams::default();
+    let sts = Api::<StatefulSet>::namespaced(f.client.clone(), NS).list(&lp).await.unwrap().items;
+    let svc = Api::<Service>::namespaced(f.client.clone(), NS).list(&lp).await.unwrap().items;
+    let pvc = Api::<PersistentVolumeClaim>::namespaced(f.client.clone(), NS).list(&lp).await.unwrap().items;
+    let tokens: Vec<Secret> = Api::<Secret>::namespaced(f.client.clone(), NS)
+        .list(&lp)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|s| s.name_any().ends_with("-sidecar-token"))
+        .collect();
+    assert_eq!(names_of(&sts), expected);
+    assert_eq!(names_of(&svc), expected);
+    assert_eq!(names_of(&pvc), expected.iter().map(|n| format!("data-{n}")).collect());
+    assert_eq!(names_of(&tokens), expected.iter().map(|n| format!("{n}-sidecar-token")).collect());
+    for (kind, owners) in [
+        ("StatefulSet", sts.iter().map(|o| (o.name_any(), o.owner_references().to_vec())).collect::<Vec<_>>()),
+        ("Service", svc.iter().map(|o| (o.name_any(), o.owner_references().to_vec())).collect()),
+        ("Secret", tokens.iter().map(|o| (o.name_any(), o.owner_references().to_vec())).collect()),
+    ] {
+        for (name, refs) in owners {
+            let node = name.trim_end_matches("-sidecar-token");
+            assert!(refs.iter().any(|r| r.kind == "SeiNode" && r.uid == uids[node]), "{kind} {name}: {refs:?}");
+        }
+    }
+
+    // Deleting the fleet, with one more crash in the middle, leaves nothing behind.
+    nodes.delete_collection(&DeleteParams::default(), &ListParams::default()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    operator.kill();
+    let _operator = f.operator("op-last", false);
+    eventually("the fleet and everything it owned gone", 180, || async {
+        let left = nodes.list(&lp).await.ok()?.items.len()
+            + Api::<StatefulSet>::namespaced(f.client.clone(), NS).list(&lp).await.ok()?.items.len()
+            + Api::<Service>::namespaced(f.client.clone(), NS).list(&lp).await.ok()?.items.len()
+            + Api::<PersistentVolumeClaim>::namespaced(f.client.clone(), NS).list(&lp).await.ok()?.items.len()
+            + Api::<Secret>::namespaced(f.client.clone(), NS)
+                .list(&lp)
+                .await
+                .ok()?
+                .items
+                .iter()
+                .filter(|s| s.name_any().ends_with("-sidecar-token"))
+                .count();
+        (left == 0).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_two_replicas_one_leads_and_a_killed_leader_hands_over_within_the_lease() {
+    const NS: &str = "leader";
+    let f = fleet(NS).await;
+    let leases: Api<Lease> = Api::namespaced(f.client.clone(), NS);
+    let holder = || async {
+        let lease = leases.get_opt("sei-operator-leader").await.ok()??;
+        lease.spec?.holder_identity
+    };
+    let mut a = f.operator("op-a", true);
+    let mut b = f.operator("op-b", true);
+    let leader = eventually("a leader", 60, holder).await;
+    let follower = if leader == "op-a" { "op-b" } else { "op-a" };
+
+    let nodes: Api<SeiNode> = Api::namespaced(f.client.clone(), NS);
+    nodes.create(&PostParams::default(), &full_node(NS, "first", "sei:v1")).await.unwrap();
+    f.all_running(&["first".into()], 120).await;
+    // Only the leader touched anything but the Lease.
+    let log = f.cp.audit().unwrap();
+    let by = |agent: String| log.iter().filter(move |r| r.user_agent == agent).cloned().collect::<Vec<_>>();
+    let (led, followed) = (by(Fleet::agent(&leader)), by(Fleet::agent(follower)));
+    assert!(led.iter().any(|r| r.resource == "seinodes" && r.is_write()), "the leader wrote no SeiNode");
+    let strays: Vec<_> = followed.iter().filter(|r| r.resource != "leases").collect();
+    assert!(strays.is_empty(), "the follower {follower} sent {strays:#?}");
+    assert!(!followed.is_empty(), "the follower never even looked at the Lease");
+
+    // The leader dies without a goodbye; the follower takes over once the Lease (15 s) runs out.
+    let killed = Instant::now();
+    if leader == "op-a" {
+        a.kill()
+    } else {
+        b.kill()
+    }
+    let took_over = eventually("the follower leading", 60, || async {
+        (holder().await.as_deref() == Some(follower)).then_some(killed.elapsed())
+    })
+    .await;
+    eprintln!("handover after {:.1} s", took_over.as_secs_f64());
+    assert!(took_over <= Duration::from_secs(15), "handover took {took_over:?}, more than the 15 s lease");
+    nodes.create(&PostParams::default(), &full_node(NS, "second", "sei:v1")).await.unwrap();
+    f.all_running(&["first".into(), "second".into()], 120).await;
+}
