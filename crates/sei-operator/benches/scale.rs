@@ -167,6 +167,15 @@ async fn bench(count: usize, dir: &Path) {
     for ((verb, resource), n) in by_verb_and_resource(&mine) {
         println!("    {verb:<8} {resource:<28} {n:>6}");
     }
+    let refused: Vec<&AuditRecord> = mine.iter().copied().filter(|r| !(200..300).contains(&r.code)).collect();
+    println!("  answered other than 2xx:   {} requests", refused.len());
+    let mut by_code: BTreeMap<(String, String, u16), usize> = BTreeMap::new();
+    for r in &refused {
+        *by_code.entry((r.verb.clone(), r.resource.clone(), r.code)).or_default() += 1;
+    }
+    for ((verb, resource, code), n) in by_code {
+        println!("    {verb:<8} {resource:<28} {code} {n:>6}");
+    }
     let writes = steady.iter().filter(|r| r.is_write()).count();
     let renewals = steady.iter().filter(|r| r.is_write() && r.resource == "leases").count();
     println!(

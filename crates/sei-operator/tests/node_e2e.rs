@@ -84,6 +84,11 @@ async fn a_full_node_runs_updates_its_image_and_cleans_up() {
     .await;
     let status = node.status.clone().unwrap();
     assert_eq!(status.current_image.as_deref(), Some("sei:v1"), "set by the init plan: no spurious update plan");
+    // No reconcile acted on a stale copy of the node: none of its writes was refused.
+    let log = w.cp.audit().unwrap();
+    let refused: Vec<_> =
+        log.iter().filter(|r| r.user_agent.starts_with(sei_operator::context::USER_AGENT) && r.code == 409).collect();
+    assert!(refused.is_empty(), "conflicting writes: {refused:#?}");
     let plan = seen.lock().unwrap().take().expect("an init plan");
     let types: Vec<_> = plan.tasks.iter().map(|t| t.task_type.as_str()).collect();
     assert_eq!(

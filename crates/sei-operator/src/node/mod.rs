@@ -31,6 +31,9 @@ use crate::sidecar::SidecarClient;
 
 /// How long a Running node without a plan waits before the next check.
 const STEADY: Duration = Duration::from_secs(30);
+/// How long a reconcile that saw a version this operator already replaced waits for the
+/// watch cache to catch up.
+const CACHE_LAG: Duration = Duration::from_millis(100);
 
 fn now() -> Time {
     Time(Timestamp::now())
@@ -125,6 +128,7 @@ async fn write_status(ctx: &Context, node: &SeiNode, status: &SeiNodeStatus) -> 
     api(ctx, &node.namespace().unwrap_or_default())
         .patch_status(&node.name_any(), &PatchParams::default(), &Patch::Merge(&body))
         .await?;
+    ctx.superseded.wrote(&node.uid().unwrap_or_default(), &node.resource_version().unwrap_or_default());
     ctx.metrics.status_written();
     Ok(())
 }
@@ -168,11 +172,16 @@ async fn delete(ctx: &Context, node: &SeiNode) -> Result<Action, Error> {
     api(ctx, &ns).patch(&node.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
     ctx.metrics.forget(&ns, &node.name_any());
     ctx.tokens.forget(&node.uid().unwrap_or_default());
+    ctx.superseded.forget(&node.uid().unwrap_or_default());
     Ok(Action::await_change())
 }
 
 /// One reconcile of a SeiNode.
 pub async fn reconcile(node: Arc<SeiNode>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let uid = node.uid().unwrap_or_default();
+    if ctx.superseded.is_stale(&uid, &node.resource_version().unwrap_or_default()) {
+        return Ok(Action::requeue(CACHE_LAG));
+    }
     ctx.metrics.reconciled();
     let ns = node.namespace().unwrap_or_default();
     if node.meta().deletion_timestamp.is_some() {
@@ -183,6 +192,7 @@ pub async fn reconcile(node: Arc<SeiNode>, ctx: Arc<Context>) -> Result<Action, 
         finalizers.push(names::FINALIZER_NODE.into());
         let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": node.resource_version()}});
         api(&ctx, &ns).patch(&node.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        ctx.superseded.wrote(&uid, &node.resource_version().unwrap_or_default());
         return Ok(Action::requeue(Duration::from_millis(1)));
     }
     let original = node.status.clone().unwrap_or_default();
