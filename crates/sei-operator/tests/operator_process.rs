@@ -234,4 +234,24 @@ async fn of_two_replicas_one_leads_and_a_killed_leader_hands_over_within_the_lea
     assert!(took_over <= Duration::from_secs(15), "handover took {took_over:?}, more than the 15 s lease");
     nodes.create(&PostParams::default(), &full_node(NS, "second", "sei:v1")).await.unwrap();
     f.all_running(&["first".into(), "second".into()], 120).await;
+
+    // A leader stopped gracefully (SIGTERM, as on a rollout) releases the Lease on its way
+    // out instead of leaving it held until it runs out; a waiting replica takes it at its
+    // next attempt (kube-lease-manager retries on its own schedule, within the 15 s).
+    let _c = f.operator("op-c", true);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(holder().await.as_deref(), Some(follower), "a new replica does not take the Lease");
+    let stopped = Instant::now();
+    let second = if follower == "op-a" { &mut a } else { &mut b };
+    second.stop(Duration::from_secs(10));
+    let exit = stopped.elapsed();
+    assert!(exit < Duration::from_secs(5), "SIGTERM took {exit:?} to stop the leader:\n{}", second.log_tail(10));
+    let now = holder().await;
+    assert_ne!(now.as_deref(), Some(follower), "the stopped leader still holds the Lease:\n{}", second.log_tail(10));
+    let graceful = eventually("op-c leading", 60, || async {
+        (holder().await.as_deref() == Some("op-c")).then_some(stopped.elapsed())
+    })
+    .await;
+    eprintln!("graceful stop took {:.1} s, handover {:.1} s", exit.as_secs_f64(), graceful.as_secs_f64());
+    assert!(graceful <= Duration::from_secs(15), "graceful handover took {graceful:?}");
 }
