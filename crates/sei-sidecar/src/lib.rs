@@ -8,6 +8,7 @@
 mod api;
 pub mod cosmos;
 mod engine;
+mod http_server;
 pub mod keys;
 mod metrics;
 mod s3;
@@ -101,16 +102,12 @@ pub async fn serve(settings: Settings, shutdown: impl Future<Output = ()> + Send
     }
     tracing::info!(%addr, home = %settings.home.display(), chain = %settings.chain_id, "sidecar listening");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut server = tokio::spawn(
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop_rx.await;
-            })
-            .into_future(),
-    );
+    let mut server = tokio::spawn(http_server::run(listener, app, async move {
+        let _ = stop_rx.await;
+    }));
     tokio::pin!(shutdown);
     let result = tokio::select! {
-        r = &mut server => r.map_err(|e| ServeError::Serve(std::io::Error::other(e)))?.map_err(ServeError::Serve),
+        r = &mut server => r.map_err(|e| ServeError::Serve(std::io::Error::other(e))),
         () = &mut shutdown => {
             let _ = stop_tx.send(());
             // Connections get 10 s to finish, as in the reference; then they are dropped.

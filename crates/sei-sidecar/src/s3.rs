@@ -125,7 +125,9 @@ impl Bucket {
     {
         let path = self.path(ctx, key)?;
         let upload = self.store.put_multipart(&path).await.map_err(|e| self.error(ctx, key, e))?;
-        let mut writer = WriteMultipart::new(upload);
+        // Dropped unfinished (an error, or the engine dropping a cancelled task), it aborts.
+        let mut upload = AbortOnDrop(Some(WriteMultipart::new(upload)));
+        let writer = upload.0.as_mut().expect("not finished yet");
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
         let producer = tokio::task::spawn_blocking(move || {
             let mut out = ChannelWriter { tx, buf: Vec::with_capacity(CHUNK) };
@@ -138,21 +140,15 @@ impl Bucket {
             writer.wait_for_capacity(4).await.map_err(|e| self.error(ctx, key, e))?;
             writer.write(&chunk);
             if ctx.cancel.is_cancelled() {
-                writer.abort().await.ok();
                 return Err(ctx.err("upload", "cancelled"));
             }
         }
         match producer.await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                writer.abort().await.ok();
-                return Err(ctx.err("upload", format!("building {key}: {e}")));
-            }
-            Err(e) => {
-                writer.abort().await.ok();
-                return Err(ctx.err("upload", format!("building {key}: {e}")));
-            }
+            Ok(Err(e)) => return Err(ctx.err("upload", format!("building {key}: {e}"))),
+            Err(e) => return Err(ctx.err("upload", format!("building {key}: {e}"))),
         }
+        let writer = upload.0.take().expect("not finished yet");
         writer.finish().await.map_err(|e| self.error(ctx, key, e))?;
         Ok(total)
     }
@@ -198,5 +194,79 @@ impl std::io::Write for ChannelWriter {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// A multipart upload that is aborted unless it was finished, so that no uploaded parts
+/// are left behind in the bucket (where they are stored, and billed, until a lifecycle
+/// rule removes them). The reference never aborted.
+struct AbortOnDrop(Option<WriteMultipart>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(writer) = self.0.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                if let Err(e) = writer.abort().await {
+                    tracing::warn!(error = %e, "cannot abort an unfinished multipart upload");
+                }
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod abort_tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use object_store::{MultipartUpload, PutPayload, PutResult, UploadPart};
+
+    use super::*;
+
+    #[derive(Debug, Default)]
+    struct Recorder {
+        aborted: Arc<AtomicUsize>,
+        completed: Arc<AtomicUsize>,
+    }
+
+    #[async_trait::async_trait]
+    impl MultipartUpload for Recorder {
+        fn put_part(&mut self, _data: PutPayload) -> UploadPart {
+            Box::pin(async { Ok(()) })
+        }
+        async fn complete(&mut self) -> object_store::Result<PutResult> {
+            self.completed.fetch_add(1, Ordering::SeqCst);
+            Ok(PutResult { e_tag: None, version: None })
+        }
+        async fn abort(&mut self) -> object_store::Result<()> {
+            self.aborted.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unfinished_upload_is_aborted_when_dropped_and_a_finished_one_is_not() {
+        let (aborted, completed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let recorder = || Recorder { aborted: aborted.clone(), completed: completed.clone() };
+
+        let mut dropped = AbortOnDrop(Some(WriteMultipart::new(Box::new(recorder()))));
+        dropped.0.as_mut().unwrap().write(b"part");
+        drop(dropped);
+        // The abort runs on the runtime: let it.
+        for _ in 0..100 {
+            if aborted.load(Ordering::SeqCst) == 1 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(aborted.load(Ordering::SeqCst), 1);
+
+        let mut finished = AbortOnDrop(Some(WriteMultipart::new(Box::new(recorder()))));
+        finished.0.take().unwrap().finish().await.unwrap();
+        drop(finished);
+        tokio::task::yield_now().await;
+        assert_eq!((aborted.load(Ordering::SeqCst), completed.load(Ordering::SeqCst)), (1, 1));
     }
 }

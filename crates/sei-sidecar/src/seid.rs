@@ -25,6 +25,17 @@ pub fn find() -> Option<i32> {
     None
 }
 
+/// Sends `signal` to the running seid, if there is one; returns its pid. Without a seid
+/// there is nobody to tell: it reads the files when it starts.
+pub fn notify(signal: Signal) -> Result<Option<i32>, String> {
+    let Some(pid) = find() else { return Ok(None) };
+    match kill(Pid::from_raw(pid), signal) {
+        Ok(()) => Ok(Some(pid)),
+        Err(nix::errno::Errno::ESRCH) => Ok(None),
+        Err(e) => Err(format!("cannot send {signal} to seid (pid {pid}): {e}")),
+    }
+}
+
 fn alive(pid: i32) -> bool {
     !matches!(kill(Pid::from_raw(pid), None), Err(nix::errno::Errno::ESRCH))
 }

@@ -26,6 +26,24 @@ pub struct Settings {
     pub peer_rpc_port: u16,
     /// Finished task records kept; older ones are pruned.
     pub history: usize,
+    /// What `config-reload` sends a running seid so that it re-reads its config
+    /// (`SEI_RELOAD_SIGNAL`, default SIGHUP); `None` when set to `none`.
+    pub reload_signal: Option<nix::sys::signal::Signal>,
+}
+
+/// `SIGHUP` unless set: a name with or without `SIG` (`HUP`, `SIGUSR1`), or `none`.
+fn reload_signal(value: Option<String>) -> Result<Option<nix::sys::signal::Signal>, SettingsError> {
+    let Some(v) = value.map(|v| v.trim().to_uppercase()).filter(|v| !v.is_empty()) else {
+        return Ok(Some(nix::sys::signal::Signal::SIGHUP));
+    };
+    if v == "NONE" {
+        return Ok(None);
+    }
+    let name = if v.starts_with("SIG") { v.clone() } else { format!("SIG{v}") };
+    name.parse().map(Some).map_err(|_| SettingsError::Invalid {
+        var: "SEI_RELOAD_SIGNAL",
+        reason: format!("{v:?} is not a signal name (e.g. HUP, USR1, or none)"),
+    })
 }
 
 /// A setting that is missing or wrong, named.
@@ -114,6 +132,24 @@ impl Settings {
                 })?,
             },
             history: 1000,
+            reload_signal: reload_signal(get("SEI_RELOAD_SIGNAL"))?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nix::sys::signal::Signal;
+
+    use super::*;
+
+    #[test]
+    fn the_reload_signal_is_hup_unless_named_or_none() {
+        assert_eq!(reload_signal(None).unwrap(), Some(Signal::SIGHUP));
+        assert_eq!(reload_signal(Some("usr1".into())).unwrap(), Some(Signal::SIGUSR1));
+        assert_eq!(reload_signal(Some("SIGTERM".into())).unwrap(), Some(Signal::SIGTERM));
+        assert_eq!(reload_signal(Some("none".into())).unwrap(), None);
+        let e = reload_signal(Some("HUPP".into())).unwrap_err().to_string();
+        assert!(e.contains("SEI_RELOAD_SIGNAL") && e.contains("not a signal name"), "{e}");
     }
 }

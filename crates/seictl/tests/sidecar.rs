@@ -261,8 +261,30 @@ async fn config_tasks_render_validate_patch_and_reload() {
     assert!(!s.home.join("escape.toml").exists());
     assert!(s.run("config-patch", json!({"files": {}})).await["error"].as_str().unwrap().contains("at least one file"));
 
+    // A running seid (in the pod's shared process namespace) is told to re-read its config.
+    let signals = s.home.join("seid-signals");
+    let mut seid = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            r#"exec -a seid bash -c 'trap "echo HUP >> {}" HUP; while :; do sleep 0.1; done'"#,
+            signals.display()
+        ))
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let t = s.run("config-reload", json!({"fields": {"logging.level": "debug", "mempool.size": "6000"}})).await;
     assert_eq!(t["status"], "completed", "{t}");
+    let mut told = String::new();
+    for _ in 0..50 {
+        told = std::fs::read_to_string(&signals).unwrap_or_default();
+        if !told.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = seid.kill();
+    let _ = seid.wait();
+    assert_eq!(told, "HUP\n", "seid was not signalled once");
     let config = std::fs::read_to_string(config_dir.join("config.toml")).unwrap();
     assert!(config.contains("persistent-peers = \"abc@1.2.3.4:26656\""), "an incremental write keeps patched values");
     assert!(config.contains("log-level = \"debug\"") && config.contains("size = 6000"));
@@ -346,4 +368,26 @@ async fn await_condition_validates_and_waits_for_the_height() {
         s.run("await-condition", json!({"condition": "height", "targetHeight": 10})).await["status"],
         "completed"
     );
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = Sidecar::start(RPC_NOWHERE).await;
+    let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", s.port)).await.unwrap();
+    slow.write_all(b"GET /v0/livez HTTP/1.1\r\nHost: sidecar\r\n").await.unwrap(); // no blank line
+    let start = std::time::Instant::now();
+    let mut buf = [0u8; 512];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(20), slow.read(&mut buf))
+        .await
+        .expect("the connection was still open after 20 s");
+    let waited = start.elapsed();
+    // Closed (or answered with an error status), after the 5 s allowance and not long after.
+    let answer = String::from_utf8_lossy(&buf[..read.unwrap_or(0)]).into_owned();
+    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(waited >= std::time::Duration::from_secs(4), "cut off after only {waited:?}");
+    assert!(waited < std::time::Duration::from_secs(10), "cut off after {waited:?}");
+    // Meanwhile and afterwards, ordinary requests are served.
+    let livez = s.http.get(format!("http://127.0.0.1:{}/v0/livez", s.port)).send().await.unwrap();
+    assert!(livez.status().is_success());
 }

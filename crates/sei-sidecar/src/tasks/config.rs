@@ -221,5 +221,14 @@ pub async fn reload(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
     if !sei_config::is_valid(&diagnostics) {
         return Err(diagnostics_error(&ctx, &diagnostics));
     }
-    write_merged(&ctx, &cfg)
+    write_merged(&ctx, &cfg)?;
+    // The reference never told seid (a TODO); the files alone change nothing until seid
+    // re-reads them.
+    if let Some(signal) = ctx.settings.reload_signal {
+        match crate::seid::notify(signal).map_err(|e| ctx.err("notify seid", e))? {
+            Some(pid) => tracing::info!(pid, %signal, "asked seid to re-read its config"),
+            None => tracing::info!("seid is not running; it reads the new config when it starts"),
+        }
+    }
+    Ok(())
 }
