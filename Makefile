@@ -9,7 +9,7 @@ CARGO ?= cargo
 # Control-plane binaries are cached outside the repository by hack/control-plane.sh.
 KUBECTL = $(shell bash hack/control-plane.sh | cut -d: -f1)/kubectl --kubeconfig $(DEMO_DIR)/kubeconfig
 
-.PHONY: demo demo-down test control-plane s3-server crds fmt lint rust
+.PHONY: demo demo-down test control-plane s3-server ec2-server crds fmt lint rust
 
 rust:
 	@bash hack/ensure-rust.sh
@@ -19,6 +19,9 @@ control-plane:
 
 s3-server:
 	@bash hack/s3-server.sh >/dev/null
+
+ec2-server:
+	@bash hack/ec2-server.sh >/dev/null
 
 demo: rust control-plane
 	@$(CARGO) build -q -p sei-testenv --bin sei-devcluster -p sei-operator --bin sei-operator -p seictl --bin seictl
@@ -55,7 +58,7 @@ demo-down:
 crds:
 	$(CARGO) run -q -p sei-api --bin crdgen
 
-test: rust control-plane s3-server
+test: rust control-plane s3-server ec2-server
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	@mkdir -p target

@@ -7,6 +7,7 @@
 
 mod api;
 pub mod cosmos;
+mod ec2;
 mod engine;
 mod http_server;
 pub mod keys;

@@ -113,10 +113,33 @@ pub async fn discover(ctx: TaskContext, params: Value) -> Result<(), TaskError> 
                 }
                 found
             }
-            Source::Ec2Tags { .. } => {
-                return Err(ctx
-                    .err("discover", format!("sources[{i}]: ec2Tags discovery is not available in this build"))
-                    .hint("use static or dnsEndpoints sources"));
+            Source::Ec2Tags { region, tags } => {
+                let ips = crate::ec2::running_instances(&ctx.http, region, tags)
+                    .await
+                    .map_err(|e| ctx.err("discover", format!("sources[{i}]: {e}")))?;
+                let mut found = Vec::new();
+                for ip in &ips {
+                    let url = format!("{}/status", rpc_base(&ctx, ip));
+                    match rpc(&ctx, &url).await {
+                        Ok(status) => match status["node_info"]["id"].as_str() {
+                            Some(id) if !id.is_empty() => found.push(format!("{id}@{ip}:{}", sei_config::PORT_P2P)),
+                            _ => tracing::warn!(%url, "no node_info.id; skipped"),
+                        },
+                        Err(e) => tracing::warn!(%url, error = %e, "instance unreachable; skipped"),
+                    }
+                }
+                if found.is_empty() {
+                    let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    return Err(ctx.err(
+                        "discover",
+                        format!(
+                            "sources[{i}]: no reachable running instance tagged {} in {region} ({} found)",
+                            tags.join(","),
+                            ips.len()
+                        ),
+                    ));
+                }
+                found
             }
         };
         for peer in found {

@@ -1,0 +1,121 @@
+//! An EC2-compatible API (moto's server, installed by `hack/ec2-server.sh`) on a free
+//! loopback port, for tests of tag-based peer discovery. Stopped when dropped.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::Error;
+use crate::process::Process;
+
+pub struct Ec2Server {
+    pub port: u16,
+    python: PathBuf,
+    dir: PathBuf,
+    _process: Process,
+}
+
+/// An instance the server made.
+#[derive(Debug, Clone)]
+pub struct Ec2Instance {
+    pub id: String,
+    pub private_ip: String,
+    pub public_ip: Option<String>,
+}
+
+fn python() -> Result<PathBuf, Error> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../hack/ec2-server.sh");
+    let out =
+        Command::new("bash").arg(&script).output().map_err(|e| Error::Setup(format!("{}: {e}", script.display())))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(Error::Binaries(stderr.lines().last().unwrap_or("ec2-server.sh failed").to_string()));
+    }
+    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+impl Ec2Server {
+    pub fn start() -> Result<Ec2Server, Error> {
+        let python = python()?;
+        let dir = std::env::temp_dir().join(format!("sei-ec2-{}-{}", std::process::id(), unique()));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| Error::Setup(e.to_string()))?
+            .port();
+        let mut cmd = Command::new(&python);
+        cmd.args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()]);
+        let mut process = Process::spawn("moto", cmd, &dir.join("moto.log"))?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if process.exited().is_some() || Instant::now() > deadline {
+                return Err(Error::NotReady {
+                    component: "moto".into(),
+                    reason: process.log_tail(5),
+                    log: process.log_path().into(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(Ec2Server { port, python, dir, _process: process })
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// What a client needs to reach this server (it accepts any credentials).
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL_EC2", self.endpoint()),
+            ("AWS_ACCESS_KEY_ID", "sei-test-access".into()),
+            ("AWS_SECRET_ACCESS_KEY", "sei-test-secret".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// Launches a running instance with `tags` in `region` (through boto3, as an operator
+    /// of the fleet would).
+    pub fn run_instance(&self, region: &str, tags: &[(&str, &str)]) -> Result<Ec2Instance, Error> {
+        let tags: Vec<serde_json::Value> =
+            tags.iter().map(|(k, v)| serde_json::json!({"Key": k, "Value": v})).collect();
+        let script = r#"
+import json, sys, boto3
+region, endpoint, tags = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+ec2 = boto3.client("ec2", region_name=region, endpoint_url=endpoint,
+                   aws_access_key_id="sei-test-access", aws_secret_access_key="sei-test-secret")
+spec = [{"ResourceType": "instance", "Tags": tags}] if tags else []
+i = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, TagSpecifications=spec)["Instances"][0]
+print(json.dumps({"id": i["InstanceId"], "private": i.get("PrivateIpAddress"), "public": i.get("PublicIpAddress")}))
+"#;
+        let out = Command::new(&self.python)
+            .args(["-c", script, region, &self.endpoint(), &serde_json::Value::from(tags).to_string()])
+            .output()
+            .map_err(|e| Error::Setup(format!("running boto3: {e}")))?;
+        if !out.status.success() {
+            return Err(Error::Setup(format!("run_instances: {}", String::from_utf8_lossy(&out.stderr))));
+        }
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).map_err(|e| Error::Setup(format!("run_instances output: {e}")))?;
+        Ok(Ec2Instance {
+            id: v["id"].as_str().unwrap_or_default().to_string(),
+            private_ip: v["private"].as_str().unwrap_or_default().to_string(),
+            public_ip: v["public"].as_str().map(str::to_string),
+        })
+    }
+}
+
+impl Drop for Ec2Server {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::SeqCst)
+}
