@@ -30,19 +30,24 @@ pub struct Context {
 /// have its write refused (409) — measured at 1.7 conflicts per node while a fleet
 /// initialised. A reconcile of a version listed here waits for the cache instead.
 #[derive(Default)]
-pub struct Superseded(Mutex<HashMap<String, String>>);
+pub struct Superseded(Mutex<HashMap<String, (String, Instant)>>);
+
+/// How long the cache may lag before a reconcile goes ahead anyway (its write then meets
+/// the resourceVersion precondition, as without this guard): nothing waits forever.
+const CACHE_PATIENCE: Duration = Duration::from_secs(5);
 
 impl Superseded {
     /// `uid`'s version `old` was replaced by a successful write.
     pub fn wrote(&self, uid: &str, old: &str) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(uid.into(), old.into());
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(uid.into(), (old.into(), Instant::now()));
     }
 
-    /// Whether `version` of `uid` is one the operator already replaced.
+    /// Whether `version` of `uid` is one the operator already replaced, within the last
+    /// few seconds.
     pub fn is_stale(&self, uid: &str, version: &str) -> bool {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         match map.get(uid) {
-            Some(old) if old == version => true,
+            Some((old, at)) if old == version && at.elapsed() < CACHE_PATIENCE => true,
             Some(_) => {
                 map.remove(uid);
                 false
@@ -110,7 +115,12 @@ impl Context {
             recorder: recorder(&client),
             client,
             platform,
-            http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?,
+            // Idle connections are dropped before the sidecar's 5 s header-read timeout
+            // would close them under a request.
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .pool_idle_timeout(Duration::from_secs(4))
+                .build()?,
             sidecar_addresses,
             metrics: Default::default(),
             tokens: Default::default(),
@@ -141,5 +151,8 @@ mod tests {
         assert!(!s.is_stale("v", "1"), "per node");
         assert!(!s.is_stale("u", "2"), "the cache caught up");
         assert!(!s.is_stale("u", "1"), "forgotten once caught up");
+        // A cache that never catches up does not hold the node back for ever.
+        s.0.lock().unwrap().insert("w".into(), ("7".into(), Instant::now() - CACHE_PATIENCE));
+        assert!(!s.is_stale("w", "7"));
     }
 }

@@ -231,7 +231,9 @@ async fn of_two_replicas_one_leads_and_a_killed_leader_hands_over_within_the_lea
     })
     .await;
     eprintln!("handover after {:.1} s", took_over.as_secs_f64());
-    assert!(took_over <= Duration::from_secs(15), "handover took {took_over:?}, more than the 15 s lease");
+    // A follower retries when the Lease it last read expires (at most 15 s after the last
+    // renewal), after a random pause of up to 1 s; polling adds 0.2 s.
+    assert!(took_over <= Duration::from_secs(17), "handover took {took_over:?}, more than the 15 s lease");
     nodes.create(&PostParams::default(), &full_node(NS, "second", "sei:v1")).await.unwrap();
     f.all_running(&["first".into(), "second".into()], 120).await;
 
@@ -253,5 +255,5 @@ async fn of_two_replicas_one_leads_and_a_killed_leader_hands_over_within_the_lea
     })
     .await;
     eprintln!("graceful stop took {:.1} s, handover {:.1} s", exit.as_secs_f64(), graceful.as_secs_f64());
-    assert!(graceful <= Duration::from_secs(15), "graceful handover took {graceful:?}");
+    assert!(graceful <= Duration::from_secs(17), "graceful handover took {graceful:?}");
 }

@@ -1,8 +1,8 @@
 //! EC2 `DescribeInstances` for `discover-peers` sources of type `ec2Tags`: the addresses
 //! of the running instances carrying every given tag. Credentials come from the same chain
 //! as S3 (environment keys, web identity, EKS Pod Identity, instance metadata) and requests
-//! are signed with object_store's SigV4 signer; the endpoint is `AWS_ENDPOINT_URL_EC2`,
-//! else `AWS_ENDPOINT_URL`, else the region's public one.
+//! are signed with object_store's SigV4 signer; the endpoint is `AWS_ENDPOINT_URL_EC2`, else
+//! the region's public one (not `AWS_ENDPOINT_URL`, which here names an S3-compatible store).
 
 use std::collections::BTreeMap;
 
@@ -16,12 +16,22 @@ const API_VERSION: &str = "2016-11-15";
 const MAX_PAGES: usize = 50;
 
 fn endpoint(region: &str) -> String {
-    let set = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    set("AWS_ENDPOINT_URL_EC2")
-        .or_else(|| set("AWS_ENDPOINT_URL"))
+    std::env::var("AWS_ENDPOINT_URL_EC2")
+        .ok()
+        .filter(|v| !v.is_empty())
         .unwrap_or_else(|| format!("https://ec2.{region}.amazonaws.com"))
         .trim_end_matches('/')
         .to_string()
+}
+
+/// A region name goes into the endpoint's host name: only `[a-z0-9-]` can, so a crafted
+/// one cannot send signed requests elsewhere.
+pub fn check_region(region: &str) -> Result<(), String> {
+    if !region.is_empty() && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        Ok(())
+    } else {
+        Err(format!("region {region:?} is not a region name (lowercase letters, digits and '-')"))
+    }
 }
 
 /// The query of one page: running instances with every tag.
@@ -43,6 +53,18 @@ fn query(tags: &BTreeMap<String, String>, next: Option<&str>) -> Vec<(String, St
     q
 }
 
+/// RFC 3986 percent-encoding of everything but the unreserved characters.
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 /// One page of a `DescribeInstancesResponse`: per instance its public IP if it has one,
 /// else its private IP (instances with neither are skipped), and the next page's token.
 pub fn parse_page(xml: &str) -> Result<(Vec<String>, Option<String>), String> {
@@ -53,8 +75,24 @@ pub fn parse_page(xml: &str) -> Result<(Vec<String>, Option<String>), String> {
     let mut next = None;
     let (mut public, mut private): (Option<String>, Option<String>) = (None, None);
     let mut error: (Option<String>, Option<String>) = (None, None);
+    // An element's text arrives in pieces (entities such as `&amp;` separately).
+    let mut text = String::new();
     loop {
-        match reader.read_event().map_err(|e| format!("EC2 answer is not XML: {e}"))? {
+        let event = reader.read_event().map_err(|e| format!("EC2 answer is not XML: {e}"))?;
+        if !matches!(event, Event::Text(_) | Event::GeneralRef(_)) && !text.is_empty() {
+            let value = std::mem::take(&mut text);
+            let n = path.len();
+            let under_instance = n >= 3 && path[n - 3] == "instancesSet" && path[n - 2] == "item";
+            match path.last().map(String::as_str) {
+                Some("ipAddress") if under_instance => public = Some(value),
+                Some("privateIpAddress") if under_instance => private = Some(value),
+                Some("nextToken") if n == 2 => next = Some(value).filter(|t| !t.is_empty()),
+                Some("Code") if path.iter().any(|p| p == "Errors") => error.0 = Some(value),
+                Some("Message") if path.iter().any(|p| p == "Errors") => error.1 = Some(value),
+                _ => {}
+            }
+        }
+        match event {
             Event::Start(e) => path.push(String::from_utf8_lossy(e.local_name().as_ref()).into_owned()),
             Event::End(_) => {
                 // An instance is `reservationSet/item/instancesSet/item`; its own addresses are
@@ -67,18 +105,18 @@ pub fn parse_page(xml: &str) -> Result<(Vec<String>, Option<String>), String> {
                 }
                 path.pop();
             }
-            Event::Text(t) => {
-                let text = t.decode().map_err(|e| format!("EC2 answer: {e}"))?.into_owned();
-                let n = path.len();
-                let under_instance = n >= 3 && path[n - 3] == "instancesSet" && path[n - 2] == "item";
-                match path.last().map(String::as_str) {
-                    Some("ipAddress") if under_instance => public = Some(text),
-                    Some("privateIpAddress") if under_instance => private = Some(text),
-                    Some("nextToken") if n == 2 => next = Some(text).filter(|t| !t.is_empty()),
-                    Some("Code") if path.iter().any(|p| p == "Errors") => error.0 = Some(text),
-                    Some("Message") if path.iter().any(|p| p == "Errors") => error.1 = Some(text),
-                    _ => {}
-                }
+            Event::Text(t) => text.push_str(&t.decode().map_err(|e| format!("EC2 answer: {e}"))?),
+            Event::GeneralRef(r) => {
+                let name = r.decode().map_err(|e| format!("EC2 answer: {e}"))?;
+                let resolved = match name.as_ref() {
+                    "amp" => "&",
+                    "lt" => "<",
+                    "gt" => ">",
+                    "quot" => "\"",
+                    "apos" => "'",
+                    _ => "",
+                };
+                text.push_str(resolved);
             }
             Event::Eof => break,
             _ => {}
@@ -107,7 +145,10 @@ pub async fn running_instances(
     let mut addresses = Vec::new();
     let mut next: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let url = reqwest::Url::parse_with_params(&format!("{base}/"), query(tags, next.as_deref()))
+        // Encoded as SigV4 canonicalises (%20, not +), so the signed and the sent query agree.
+        let query: Vec<String> =
+            query(tags, next.as_deref()).iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+        let url = reqwest::Url::parse(&format!("{base}/?{}", query.join("&")))
             .map_err(|e| format!("EC2 endpoint {base}: {e}"))?;
         let mut request: HttpRequest =
             http::Request::get(url.as_str()).body(HttpRequestBody::empty()).map_err(|e| format!("EC2 request: {e}"))?;
@@ -121,10 +162,14 @@ pub async fn running_instances(
             .map_err(|e| format!("EC2 {base}: {e}"))?;
         let status = response.status();
         let body = response.text().await.map_err(|e| format!("EC2 {base}: {e}"))?;
-        let (page, token) = parse_page(&body).map_err(|e| format!("{e} (HTTP {status})"))?;
         if !status.is_success() {
-            return Err(format!("EC2 {base}: HTTP {status}: {}", body.chars().take(300).collect::<String>()));
+            // EC2 explains itself in XML; anything else (a proxy's page) is shown as it came.
+            return Err(match parse_page(&body) {
+                Err(e) if e.starts_with("EC2 ") && !e.contains("not XML") => format!("{e} (HTTP {status})"),
+                _ => format!("EC2 {base}: HTTP {status}: {}", body.chars().take(300).collect::<String>()),
+            });
         }
+        let (page, token) = parse_page(&body)?;
         addresses.extend(page);
         match token {
             Some(t) => next = Some(t),
@@ -154,6 +199,26 @@ mod tests {
         let (ips, next) = parse_page(xml).unwrap();
         assert_eq!(ips, ["54.0.0.1", "10.0.0.2"]);
         assert_eq!(next.as_deref(), Some("page-2"));
+    }
+
+    #[test]
+    fn text_with_entities_is_read_whole() {
+        let xml = "<DescribeInstancesResponse><reservationSet/><nextToken>a&amp;b&lt;c</nextToken></DescribeInstancesResponse>";
+        assert_eq!(parse_page(xml).unwrap().1.as_deref(), Some("a&b<c"));
+    }
+
+    #[test]
+    fn query_values_are_encoded_as_sigv4_canonicalises_them() {
+        assert_eq!(encode("tag:Chain Name"), "tag%3AChain%20Name");
+        assert_eq!(encode("a+b/c~d"), "a%2Bb%2Fc~d");
+    }
+
+    #[test]
+    fn only_region_names_pass() {
+        assert!(check_region("eu-central-1").is_ok());
+        for bad in ["", "x@evil.example/", "EU-CENTRAL-1", "a.b"] {
+            assert!(check_region(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

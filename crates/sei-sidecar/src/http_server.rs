@@ -44,5 +44,7 @@ pub async fn run(listener: TcpListener, app: axum::Router, shutdown: impl Future
             () = &mut shutdown => break,
         }
     }
+    // New connections are refused from here on instead of waiting in the backlog.
+    drop(listener);
     graceful.shutdown().await;
 }

@@ -113,7 +113,7 @@ pub async fn serve(settings: Settings, shutdown: impl Future<Output = ()> + Send
             let _ = stop_tx.send(());
             // Connections get 10 s to finish, as in the reference; then they are dropped.
             if tokio::time::timeout(Duration::from_secs(10), &mut server).await.is_err() {
-                tracing::warn!("connections still open after 10 s; closing them");
+                tracing::warn!("connections still open after 10 s; stopping without them");
                 server.abort();
             }
             Ok(())

@@ -135,21 +135,34 @@ impl Bucket {
             out.flush_chunk()
         });
         let mut total = 0u64;
-        while let Some(chunk) = rx.recv().await {
-            total += chunk.len() as u64;
-            writer.wait_for_capacity(4).await.map_err(|e| self.error(ctx, key, e))?;
-            writer.write(&chunk);
-            if ctx.cancel.is_cancelled() {
-                return Err(ctx.err("upload", "cancelled"));
+        let outcome: Result<(), TaskError> = async {
+            while let Some(chunk) = rx.recv().await {
+                total += chunk.len() as u64;
+                writer.wait_for_capacity(4).await.map_err(|e| self.error(ctx, key, e))?;
+                writer.write(&chunk);
+                if ctx.cancel.is_cancelled() {
+                    return Err(ctx.err("upload", "cancelled"));
+                }
             }
+            match producer.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(ctx.err("upload", format!("building {key}: {e}"))),
+                Err(e) => return Err(ctx.err("upload", format!("building {key}: {e}"))),
+            }
+            // Every part stored before the upload is completed, so a failed part still aborts.
+            writer.wait_for_capacity(0).await.map_err(|e| self.error(ctx, key, e))
         }
-        match producer.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(ctx.err("upload", format!("building {key}: {e}"))),
-            Err(e) => return Err(ctx.err("upload", format!("building {key}: {e}"))),
+        .await;
+        if let Err(e) = outcome {
+            upload.abort().await;
+            return Err(e);
         }
         let writer = upload.0.take().expect("not finished yet");
-        writer.finish().await.map_err(|e| self.error(ctx, key, e))?;
+        if let Err(e) = writer.finish().await {
+            // finish() has no parts left to wait for; only completing failed. Nothing to abort
+            // with: the writer is consumed, and the bucket's lifecycle rule is the last resort.
+            return Err(self.error(ctx, key, e));
+        }
         Ok(total)
     }
 
@@ -201,6 +214,17 @@ impl std::io::Write for ChannelWriter {
 /// are left behind in the bucket (where they are stored, and billed, until a lifecycle
 /// rule removes them). The reference never aborted.
 struct AbortOnDrop(Option<WriteMultipart>);
+
+impl AbortOnDrop {
+    /// Aborts now, waiting for it (error and cancel paths, where the runtime still runs).
+    async fn abort(&mut self) {
+        if let Some(writer) = self.0.take()
+            && let Err(e) = writer.abort().await
+        {
+            tracing::warn!(error = %e, "cannot abort an unfinished multipart upload");
+        }
+    }
+}
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {

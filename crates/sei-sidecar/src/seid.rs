@@ -7,13 +7,21 @@ use nix::unistd::Pid;
 
 use crate::tasks::{TaskContext, TaskError};
 
-/// The first process whose argv[0] is `seid` or ends with `/seid`.
+/// The first process whose argv[0] is `seid` or ends with `/seid`, other than the
+/// sidecar's own children (a `seid export` it runs is not the node).
 pub fn find() -> Option<i32> {
     let entries = std::fs::read_dir("/proc").ok()?;
+    let me = std::process::id().to_string();
     for entry in entries.flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
             continue;
         };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // Field 4 (after the parenthesised name, which may hold spaces) is the parent.
+        let parent = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1).map(str::to_string));
+        if parent.as_deref() == Some(me.as_str()) {
+            continue;
+        }
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
             continue;
         };

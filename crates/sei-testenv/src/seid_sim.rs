@@ -41,12 +41,19 @@ impl NodeId {
         match self {
             NodeId::Fixed(id) => Ok(id.clone()),
             NodeId::KeyFile(path) => {
+                // One creator at a time within this process; the sidecar is kept apart by
+                // the no-clobber link below.
+                static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+                let _guard = CREATING.lock().unwrap_or_else(|p| p.into_inner());
                 let key = match std::fs::read_to_string(path) {
                     Ok(text) => keys::parse_key_file(&text)?,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                         let key = keys::generate()?;
-                        write_new(path, &keys::node_key_json(&key).to_string())?;
-                        key
+                        match place_new(path, &keys::node_key_json(&key).to_string())? {
+                            true => key,
+                            // Someone placed a key meanwhile: that one counts.
+                            false => keys::parse_key_file(&std::fs::read_to_string(path).map_err(|e| e.to_string())?)?,
+                        }
                     }
                     Err(e) => return Err(format!("{}: {e}", path.display())),
                 };
@@ -56,14 +63,18 @@ impl NodeId {
     }
 }
 
-/// Writes `path` unless it exists by now (the sidecar may have placed a key meanwhile).
-fn write_new(path: &std::path::Path, text: &str) -> Result<(), String> {
-    use std::io::Write;
+/// Writes `path` whole (temp file, then a hard link that never replaces an existing file);
+/// false if it existed by then.
+fn place_new(path: &std::path::Path, text: &str) -> Result<bool, String> {
     let parent = path.parent().ok_or("no parent directory")?;
     std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-    match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
-        Ok(mut file) => file.write_all(text.as_bytes()).map_err(|e| e.to_string()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+    let tmp = parent.join(format!(".node_key.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, text).map_err(|e| e.to_string())?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(e.to_string()),
     }
 }

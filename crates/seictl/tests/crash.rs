@@ -16,7 +16,7 @@ fn leftovers(home: &Path) -> Vec<String> {
     for dir in [home.to_path_buf(), home.join("config"), home.join("tmp")] {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".tmp") || name.starts_with("snapshot-") {
+            if name.ends_with(".tmp") || name.starts_with("snapshot-") || name.starts_with("export-") {
                 found.push(format!("{}/{name}", dir.display()));
             }
         }

@@ -53,19 +53,34 @@ async fn sidecar_token(ctx: &Context, node: &SeiNode) -> Result<String, Error> {
     if let Some(token) = ctx.tokens.get(&uid) {
         return Ok(token);
     }
-    let token = read_or_create_token(ctx, node).await?;
-    ctx.tokens.put(&uid, &token);
+    let (token, owned) = read_or_create_token(ctx, node, true).await?;
+    // A Secret left by an earlier node of the same name is about to be garbage-collected:
+    // use it this time, but read again next time.
+    if owned {
+        ctx.tokens.put(&uid, &token);
+    }
     Ok(token)
 }
 
-async fn read_or_create_token(ctx: &Context, node: &SeiNode) -> Result<String, Error> {
+/// The token, and whether its Secret belongs to this node.
+async fn read_or_create_token(ctx: &Context, node: &SeiNode, may_create: bool) -> Result<(String, bool), Error> {
     let ns = node.namespace().unwrap_or_default();
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
     let name = names::token_secret(&node.name_any());
-    if let Some(s) = secrets.get_opt(&name).await?
-        && let Some(t) = s.data.as_ref().and_then(|d| d.get(names::TOKEN_KEY))
-    {
-        return Ok(String::from_utf8_lossy(&t.0).into_owned());
+    if let Some(s) = secrets.get_opt(&name).await? {
+        let owned = s.owner_references().iter().any(|r| Some(&r.uid) == node.uid().as_ref());
+        match s.data.as_ref().and_then(|d| d.get(names::TOKEN_KEY)) {
+            Some(t) => return Ok((String::from_utf8_lossy(&t.0).into_owned(), owned)),
+            None => {
+                return Err(Error::Other(format!(
+                    "Secret {ns}/{name} has no \"{}\" key; delete it and the operator makes a new one",
+                    names::TOKEN_KEY
+                )));
+            }
+        }
+    }
+    if !may_create {
+        return Err(Error::Other(format!("Secret {ns}/{name} was created and deleted again meanwhile")));
     }
     let mut raw = [0u8; 24];
     getrandom::fill(&mut raw).map_err(|e| Error::Other(format!("no randomness for the sidecar token: {e}")))?;
@@ -82,9 +97,9 @@ async fn read_or_create_token(ctx: &Context, node: &SeiNode) -> Result<String, E
         ..Default::default()
     };
     match secrets.create(&PostParams::default(), &secret).await {
-        Ok(_) => Ok(token),
-        // Created by a concurrent reconcile: use the stored one.
-        Err(kube::Error::Api(s)) if s.code == 409 => Box::pin(read_or_create_token(ctx, node)).await,
+        Ok(_) => Ok((token, true)),
+        // Created meanwhile by someone else: use the stored one (read once more, no loop).
+        Err(kube::Error::Api(s)) if s.code == 409 => Box::pin(read_or_create_token(ctx, node, false)).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -123,14 +138,24 @@ async fn resolve_peers(ctx: &Context, node: &SeiNode) -> Result<Vec<String>, Err
 
 /// Writes `status` over the node's, failing with a conflict if the node changed since it
 /// was read (the resourceVersion precondition).
-async fn write_status(ctx: &Context, node: &SeiNode, status: &SeiNodeStatus) -> Result<(), Error> {
+/// Returns the node's new resourceVersion.
+async fn write_status(ctx: &Context, node: &SeiNode, status: &SeiNodeStatus) -> Result<Option<String>, Error> {
     let body = json!({"metadata": {"resourceVersion": node.resource_version()}, "status": status_patch(node.status.as_ref(), status)});
-    api(ctx, &node.namespace().unwrap_or_default())
+    let written = api(ctx, &node.namespace().unwrap_or_default())
         .patch_status(&node.name_any(), &PatchParams::default(), &Patch::Merge(&body))
         .await?;
-    ctx.superseded.wrote(&node.uid().unwrap_or_default(), &node.resource_version().unwrap_or_default());
+    superseded(ctx, node, &written);
     ctx.metrics.status_written();
-    Ok(())
+    Ok(written.resource_version())
+}
+
+/// Notes that `node`'s version was replaced by `written` (only if it really was: a write
+/// the API server found empty keeps the version and sends no watch event).
+fn superseded(ctx: &Context, node: &SeiNode, written: &SeiNode) {
+    let old = node.resource_version().unwrap_or_default();
+    if written.resource_version().is_some_and(|new| new != old) {
+        ctx.superseded.wrote(&node.uid().unwrap_or_default(), &old);
+    }
 }
 
 /// The merge patch that turns `old` into `new`: fields `new` leaves out are sent as null,
@@ -153,9 +178,10 @@ async fn delete(ctx: &Context, node: &SeiNode) -> Result<Action, Error> {
     }
     let ns = node.namespace().unwrap_or_default();
     let mut status = node.status.clone().unwrap_or_default();
+    let mut version = node.resource_version();
     if status.phase != Some(NodePhase::Terminating) {
         status.phase = Some(NodePhase::Terminating);
-        write_status(ctx, node, &status).await?;
+        version = write_status(ctx, node, &status).await?;
     }
     // An imported PVC belongs to the user and is never deleted.
     let imported = node.spec.data_volume.as_ref().is_some_and(|d| d.import.is_some());
@@ -168,7 +194,8 @@ async fn delete(ctx: &Context, node: &SeiNode) -> Result<Action, Error> {
         }
     }
     let finalizers: Vec<String> = node.finalizers().iter().filter(|f| *f != names::FINALIZER_NODE).cloned().collect();
-    let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": node.resource_version()}});
+    // The version this reconcile wrote last: the precondition still guards against others.
+    let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": version}});
     api(ctx, &ns).patch(&node.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
     ctx.metrics.forget(&ns, &node.name_any());
     ctx.tokens.forget(&node.uid().unwrap_or_default());
@@ -180,6 +207,7 @@ async fn delete(ctx: &Context, node: &SeiNode) -> Result<Action, Error> {
 pub async fn reconcile(node: Arc<SeiNode>, ctx: Arc<Context>) -> Result<Action, Error> {
     let uid = node.uid().unwrap_or_default();
     if ctx.superseded.is_stale(&uid, &node.resource_version().unwrap_or_default()) {
+        tracing::debug!(node = %node.name_any(), "waiting for the watch cache to show this operator's last write");
         return Ok(Action::requeue(CACHE_LAG));
     }
     ctx.metrics.reconciled();
@@ -191,8 +219,8 @@ pub async fn reconcile(node: Arc<SeiNode>, ctx: Arc<Context>) -> Result<Action, 
         let mut finalizers = node.finalizers().to_vec();
         finalizers.push(names::FINALIZER_NODE.into());
         let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": node.resource_version()}});
-        api(&ctx, &ns).patch(&node.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
-        ctx.superseded.wrote(&uid, &node.resource_version().unwrap_or_default());
+        let written = api(&ctx, &ns).patch(&node.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        superseded(&ctx, &node, &written);
         return Ok(Action::requeue(Duration::from_millis(1)));
     }
     let original = node.status.clone().unwrap_or_default();

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -78,10 +79,13 @@ pub async fn discover(ctx: TaskContext, params: Value) -> Result<(), TaskError> 
             .map_err(|e| ctx.err("validate params", format!("sources[{i}]: {e}")))?;
         let problem = match &source {
             Source::Ec2Tags { region, tags } if region.is_empty() || tags.is_empty() => {
-                Some("region and tags are required")
+                Some("region and tags are required".to_string())
             }
-            Source::Static { addresses } if addresses.is_empty() => Some("addresses must not be empty"),
-            Source::DnsEndpoints { endpoints } if endpoints.is_empty() => Some("endpoints must not be empty"),
+            Source::Ec2Tags { region, .. } => crate::ec2::check_region(region).err(),
+            Source::Static { addresses } if addresses.is_empty() => Some("addresses must not be empty".to_string()),
+            Source::DnsEndpoints { endpoints } if endpoints.is_empty() => {
+                Some("endpoints must not be empty".to_string())
+            }
             _ => None,
         };
         if let Some(problem) = problem {
@@ -117,17 +121,31 @@ pub async fn discover(ctx: TaskContext, params: Value) -> Result<(), TaskError> 
                 let ips = crate::ec2::running_instances(&ctx.http, region, tags)
                     .await
                     .map_err(|e| ctx.err("discover", format!("sources[{i}]: {e}")))?;
-                let mut found = Vec::new();
-                for ip in &ips {
-                    let url = format!("{}/status", rpc_base(&ctx, ip));
-                    match rpc(&ctx, &url).await {
-                        Ok(status) => match status["node_info"]["id"].as_str() {
-                            Some(id) if !id.is_empty() => found.push(format!("{id}@{ip}:{}", sei_config::PORT_P2P)),
-                            _ => tracing::warn!(%url, "no node_info.id; skipped"),
-                        },
-                        Err(e) => tracing::warn!(%url, error = %e, "instance unreachable; skipped"),
-                    }
-                }
+                // Asked 16 at a time: an unreachable instance costs a whole timeout.
+                let answers: Vec<Option<String>> = futures::stream::iter(ips.clone())
+                    .map(|ip| {
+                        let ctx = ctx.clone();
+                        async move {
+                            let url = format!("{}/status", rpc_base(&ctx, &ip));
+                            match rpc(&ctx, &url).await {
+                                Ok(status) => match status["node_info"]["id"].as_str() {
+                                    Some(id) if !id.is_empty() => Some(format!("{id}@{ip}:{}", sei_config::PORT_P2P)),
+                                    _ => {
+                                        tracing::warn!(%url, "no node_info.id; skipped");
+                                        None
+                                    }
+                                },
+                                Err(e) => {
+                                    tracing::warn!(%url, error = %e, "instance unreachable; skipped");
+                                    None
+                                }
+                            }
+                        }
+                    })
+                    .buffered(16)
+                    .collect()
+                    .await;
+                let found: Vec<String> = answers.into_iter().flatten().collect();
                 if found.is_empty() {
                     let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
                     return Err(ctx.err(
