@@ -110,7 +110,6 @@ impl Shared {
         let seid = SeidSimulator::for_home(&home).await.map_err(|e| Error::io(&home, e))?;
         let hostname = spec.hostname.clone().unwrap_or_else(|| pod.name_any());
         let dns_names = pod_dns_names(&hostname, spec.subdomain.as_deref().unwrap_or(&node), &ns);
-        self.network.add(&dns_names, seid.port);
         let port = free_port();
         let args: Vec<String> =
             sidecar.command.iter().flatten().skip(1).chain(sidecar.args.iter().flatten()).cloned().collect();
@@ -129,6 +128,7 @@ impl Shared {
             .env("NO_PROXY", "127.0.0.1,localhost");
         cmd.envs(self.extra_env.iter().cloned());
         let process = Process::spawn(&format!("sidecar-{node}"), cmd, &pod_dir.join("sidecar.log"))?;
+        self.network.add(&dns_names, seid.port);
         let key = format!("{ns}/{node}");
         let url = format!("http://127.0.0.1:{port}");
         self.running
@@ -206,7 +206,25 @@ impl PodRunner {
                         if pod.metadata.deletion_timestamp.is_some() {
                             shared.stop(&pod);
                         } else if running && let Err(e) = shared.start(&pod).await {
-                            tracing::warn!(pod = %pod.name_any(), error = %e, "cannot start the sidecar");
+                            // (A Secret the pod mounts may not exist yet.) Try again shortly,
+                            // as a kubelet would, rather than only when the pod changes.
+                            tracing::warn!(pod = %pod.name_any(), error = %e, "cannot start the sidecar; retrying");
+                            let (shared, pod) = (shared.clone(), pod.clone());
+                            tokio::spawn(async move {
+                                let pods: Api<Pod> =
+                                    Api::namespaced(shared.client.clone(), &pod.namespace().unwrap_or_default());
+                                for _ in 0..30 {
+                                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                                    // Only while that very pod is still there.
+                                    let current = pods.get_opt(&pod.name_any()).await.ok().flatten();
+                                    let same = current.as_ref().is_some_and(|p| {
+                                        p.uid() == pod.uid() && p.metadata.deletion_timestamp.is_none()
+                                    });
+                                    if !same || shared.start(&pod).await.is_ok() {
+                                        break;
+                                    }
+                                }
+                            });
                         }
                     }
                     Ok(Event::Delete(pod)) => shared.stop(&pod),
