@@ -59,7 +59,10 @@ impl Sidecar {
         std::fs::write(dir.path().join("token"), format!("{TOKEN}\n")).unwrap();
         let port = free_port();
         let child = Self::spawn(dir.path(), &home, port, rpc, &extra);
-        let s = Sidecar { _dir: dir, home, port, rpc: rpc.into(), extra, child, http: reqwest::Client::new() };
+        // The sidecar closes connections idle for 5 s (the header-read timeout), so pooled
+        // ones must idle out sooner, as the operator's do.
+        let http = reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(4)).build().unwrap();
+        let s = Sidecar { _dir: dir, home, port, rpc: rpc.into(), extra, child, http };
         s.wait_live().await;
         s
     }
