@@ -8,41 +8,23 @@
 //! following 30 s of steady state.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ListParams, PostParams};
 use sei_api::SeiNode;
-use sei_testenv::{AuditRecord, ControlPlane, Options, PodRunner, Process, apply_manifests, operator_command};
+use sei_testenv::{AuditRecord, PodRunner, Process, operator_command};
 use serde_json::json;
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 const NS: &str = "bench";
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
-}
-
-fn workspace() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
-
-/// The `seictl` the pod runner starts for every pod: the sidecars are not what is measured,
-/// so the debug build the tests use serves (building it here in release would rebuild the
-/// whole graph with other features).
-fn seictl() -> PathBuf {
-    let bin = workspace().join("target/debug/seictl");
-    if !bin.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "seictl"])
-            .current_dir(workspace())
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building seictl");
-    }
-    bin
 }
 
 /// (peak resident KiB, CPU seconds) of a process.
@@ -92,16 +74,11 @@ async fn phases(nodes: &Api<SeiNode>) -> BTreeMap<String, usize> {
 }
 
 async fn bench(count: usize, dir: &Path) {
-    let seictl = seictl();
-    let mut options = Options::full();
-    options.node_labels = vec![("karpenter.sh/nodepool".into(), sei_testenv::FAKE_NODE_TAINT_VALUE.into())];
-    options.audit = true;
-    let cp = ControlPlane::start(options).await.expect("control plane");
-    let client = cp.client().await.unwrap();
-    let crds: String = sei_api::crd::all().iter().map(|(_, c)| sei_api::crd::to_yaml(c)).collect::<Vec<_>>().join("\n");
-    apply_manifests(&client, &crds).await.unwrap();
-    let ns = serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap();
-    Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await.unwrap();
+    // The pods' sidecars are not what is measured: the debug seictl the tests use serves
+    // (building it in release from here would rebuild the graph with other features).
+    let seictl = common::seictl();
+    // The same simulated cluster as the end-to-end tests (audit log on).
+    let (cp, client) = common::cluster(NS).await;
     let runner =
         PodRunner::start(client.clone(), NS, seictl, &dir.join("pods"), vec![("SEI_LOG_LEVEL".into(), "warn".into())])
             .await

@@ -67,3 +67,15 @@ impl Binaries {
         })
     }
 }
+
+/// Runs `hack/<script>` (which builds or installs a test server into the cache once) and
+/// returns the path it prints; its last error line when it fails.
+pub(crate) fn from_hack_script(script: &str) -> Result<PathBuf, Error> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../hack").join(script);
+    let out = Command::new("bash").arg(&path).output().map_err(|e| Error::Setup(format!("{}: {e}", path.display())))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(Error::Binaries(stderr.lines().last().unwrap_or("failed").to_string()));
+    }
+    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}

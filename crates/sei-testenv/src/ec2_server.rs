@@ -2,7 +2,7 @@
 //! loopback port, for tests of tag-based peer discovery. Stopped when dropped.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -25,14 +25,7 @@ pub struct Ec2Instance {
 }
 
 fn python() -> Result<PathBuf, Error> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../hack/ec2-server.sh");
-    let out =
-        Command::new("bash").arg(&script).output().map_err(|e| Error::Setup(format!("{}: {e}", script.display())))?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(Error::Binaries(stderr.lines().last().unwrap_or("ec2-server.sh failed").to_string()));
-    }
-    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+    crate::binaries::from_hack_script("ec2-server.sh")
 }
 
 impl Ec2Server {

@@ -2,7 +2,7 @@
 //! port, storing objects in a temp directory. Stopped and removed when dropped.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -19,14 +19,7 @@ pub struct S3Server {
 }
 
 fn binary() -> Result<PathBuf, Error> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../hack/s3-server.sh");
-    let out =
-        Command::new("bash").arg(&script).output().map_err(|e| Error::Setup(format!("{}: {e}", script.display())))?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(Error::Binaries(stderr.lines().last().unwrap_or("s3-server.sh failed").to_string()));
-    }
-    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+    crate::binaries::from_hack_script("s3-server.sh")
 }
 
 impl S3Server {
