@@ -53,6 +53,25 @@ async fn world_with(sidecar_env: Vec<(String, String)>) -> World {
     World { cp, client, _runner: runner, _dir: dir, controller, ctx }
 }
 
+/// The node's `kind` condition once it is `False`.
+async fn condition_false(
+    nodes: &Api<SeiNode>,
+    name: &str,
+    kind: &str,
+) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+    eventually(&format!("{kind} False on {name}"), 60, || async {
+        let c = nodes.get(name).await.ok()?.status?.conditions?;
+        c.into_iter().find(|c| c.type_ == kind && c.status == "False")
+    })
+    .await
+}
+
+/// Deletes a node and waits until its finalizer has let it go.
+async fn delete_and_wait(nodes: &Api<SeiNode>, name: &str) {
+    nodes.delete(name, &DeleteParams::default()).await.unwrap();
+    eventually(&format!("{name} gone"), 60, || async { nodes.get_opt(name).await.ok()?.is_none().then_some(()) }).await;
+}
+
 fn reconciles(ctx: &Context) -> u64 {
     let text = ctx.metrics.encode();
     text.lines()
@@ -158,8 +177,7 @@ async fn a_full_node_runs_updates_its_image_and_cleans_up() {
     assert!(metrics.contains(init), "missing {init} in\n{metrics}");
 
     // Deleting the node removes what it owns.
-    nodes.delete("rpc", &DeleteParams::default()).await.unwrap();
-    eventually("the node gone", 60, || async { nodes.get_opt("rpc").await.ok()?.is_none().then_some(()) }).await;
+    delete_and_wait(&nodes, "rpc").await;
     eventually("the PVC gone", 60, || async {
         Api::<PersistentVolumeClaim>::namespaced(w.client.clone(), NS)
             .get_opt("data-rpc")
@@ -257,28 +275,18 @@ async fn an_archive_node_on_an_imported_volume_runs_rests_and_leaves_the_volume(
     });
     pvcs.create(&PostParams::default(), &serde_json::from_value(unbound).unwrap()).await.unwrap();
     nodes.create(&PostParams::default(), &archive("waiting", "unbound")).await.unwrap();
-    let cond = eventually("ImportPVCReady False for the unbound PVC", 60, || async {
-        let c = nodes.get("waiting").await.ok()?.status?.conditions?;
-        c.into_iter().find(|c| c.type_ == "ImportPVCReady" && c.status == "False")
-    })
-    .await;
+    let cond = condition_false(&nodes, "waiting", "ImportPVCReady").await;
     assert_eq!(cond.reason, "PVCNotReady");
     assert!(cond.message.contains(r#"PVC "unbound" is "Pending", waiting for Bound"#), "{}", cond.message);
-    nodes.delete("waiting", &DeleteParams::default()).await.unwrap();
-    eventually("the node gone", 60, || async { nodes.get_opt("waiting").await.ok()?.is_none().then_some(()) }).await;
+    delete_and_wait(&nodes, "waiting").await;
 
     // A volume smaller than the archive size (2Gi here) is refused with a reason.
     nodes.create(&PostParams::default(), &archive("cramped", "too-small")).await.unwrap();
-    let cond = eventually("ImportPVCReady False", 60, || async {
-        let c = nodes.get("cramped").await.ok()?.status?.conditions?;
-        c.into_iter().find(|c| c.type_ == "ImportPVCReady" && c.status == "False")
-    })
-    .await;
+    let cond = condition_false(&nodes, "cramped", "ImportPVCReady").await;
     assert_eq!(cond.reason, "PVCInvalid");
     assert!(cond.message.contains("needs at least 2Gi"), "{}", cond.message);
     // (Gone before the steady-state measurement below, which counts every node's writes.)
-    nodes.delete("cramped", &DeleteParams::default()).await.unwrap();
-    eventually("the node gone", 60, || async { nodes.get_opt("cramped").await.ok()?.is_none().then_some(()) }).await;
+    delete_and_wait(&nodes, "cramped").await;
     assert!(pvcs.get_opt("too-small").await.unwrap().is_some(), "an imported PVC is never deleted");
 
     nodes.create(&PostParams::default(), &archive("archive", "chain-data")).await.unwrap();
@@ -328,8 +336,7 @@ async fn an_archive_node_on_an_imported_volume_runs_rests_and_leaves_the_volume(
     assert!(reconciles(&w.ctx) > probes, "no periodic health check in 35 s");
 
     // Deleting the node keeps the imported volume: it is the user's.
-    nodes.delete("archive", &DeleteParams::default()).await.unwrap();
-    eventually("the node gone", 60, || async { nodes.get_opt("archive").await.ok()?.is_none().then_some(()) }).await;
+    delete_and_wait(&nodes, "archive").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     big = pvcs.get("chain-data").await.expect("the imported PVC survives its node");
     assert!(big.metadata.deletion_timestamp.is_none());
@@ -386,11 +393,7 @@ async fn a_validator_and_a_replayer_find_their_peer_by_label_and_run() {
     }))
     .unwrap();
     nodes.create(&PostParams::default(), &validator).await.unwrap();
-    let cond = eventually("SigningKeyReady False", 60, || async {
-        let c = nodes.get("val").await.ok()?.status?.conditions?;
-        c.into_iter().find(|c| c.type_ == "SigningKeyReady" && c.status == "False")
-    })
-    .await;
+    let cond = condition_false(&nodes, "val", "SigningKeyReady").await;
     assert!(cond.message.contains(r#"Secret "val-signing-key" not found"#), "{}", cond.message);
 
     // The keys, made as a user would, with `seictl keys generate`.

@@ -4,7 +4,7 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::Error;
 use crate::process::Process;
@@ -40,17 +40,7 @@ impl Ec2Server {
         let mut cmd = Command::new(&python);
         cmd.args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()]);
         let mut process = Process::spawn("moto", cmd, &dir.join("moto.log"))?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if process.exited().is_some() || Instant::now() > deadline {
-                return Err(Error::NotReady {
-                    component: "moto".into(),
-                    reason: process.log_tail(5),
-                    log: process.log_path().into(),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        process.wait_for_port(port, Duration::from_secs(30))?;
         Ok(Ec2Server { port, python, dir, _process: process })
     }
 

@@ -98,6 +98,23 @@ impl Process {
         tail(&self.log, lines)
     }
 
+    /// Waits until something listens on `port` on loopback; fails with the log's tail if
+    /// the process exits or `timeout` passes first.
+    pub fn wait_for_port(&mut self, port: u16, timeout: Duration) -> Result<(), Error> {
+        let deadline = Instant::now() + timeout;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if self.exited().is_some() || Instant::now() > deadline {
+                return Err(Error::NotReady {
+                    component: self.name.clone(),
+                    reason: self.log_tail(5),
+                    log: self.log.clone(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
     /// SIGKILL to the process group, as a crash or an evicted pod would end it, then reap.
     pub fn kill(&mut self) {
         signal_group(self.child.id() as libc::pid_t, libc::SIGKILL);

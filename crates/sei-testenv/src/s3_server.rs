@@ -4,7 +4,7 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::Error;
 use crate::process::Process;
@@ -43,17 +43,7 @@ impl S3Server {
             std::fs::create_dir_all(root.join("data").join(b)).map_err(|e| Error::io(&root, e))?;
         }
         let mut process = Process::spawn("s3s-fs", cmd, &root.join("s3s-fs.log"))?;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if process.exited().is_some() || Instant::now() > deadline {
-                return Err(Error::NotReady {
-                    component: "s3s-fs".into(),
-                    reason: process.log_tail(5),
-                    log: process.log_path().into(),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        process.wait_for_port(port, Duration::from_secs(20))?;
         Ok(S3Server { port, root, _process: process })
     }
 
