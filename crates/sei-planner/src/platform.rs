@@ -109,32 +109,13 @@ impl Platform {
 pub(crate) mod tests {
     use super::*;
 
+    /// The test platform of `tests/fixtures/platform.env`, shared with the integration tests.
     pub fn env() -> Vec<(&'static str, &'static str)> {
-        vec![
-            ("SEI_NODEPOOL_NAME", "sei-node"),
-            ("SEI_NODEPOOL_ARCHIVE", "sei-archive"),
-            ("SEI_TOLERATION_KEY", "sei.io/workload"),
-            ("SEI_SERVICE_ACCOUNT", "sei-node"),
-            ("SEI_STORAGE_CLASS_PERF", "gp3-perf"),
-            ("SEI_STORAGE_CLASS_DEFAULT", "gp3"),
-            ("SEI_STORAGE_CLASS_ARCHIVE", "st1"),
-            ("SEI_STORAGE_SIZE_DEFAULT", "2000Gi"),
-            ("SEI_STORAGE_SIZE_ARCHIVE", "20Ti"),
-            ("SEI_RESOURCE_CPU_ARCHIVE", "32"),
-            ("SEI_RESOURCE_MEM_ARCHIVE", "256Gi"),
-            ("SEI_RESOURCE_CPU_DEFAULT", "16"),
-            ("SEI_RESOURCE_MEM_DEFAULT", "64Gi"),
-            ("SEI_SNAPSHOT_BUCKET", "snapshots"),
-            ("SEI_SNAPSHOT_REGION", "eu-central-1"),
-            ("SEI_GENESIS_BUCKET", "genesis"),
-            ("SEI_GENESIS_REGION", "eu-central-1"),
-            ("SEI_RESULT_EXPORT_BUCKET", "results"),
-            ("SEI_RESULT_EXPORT_REGION", "eu-central-1"),
-            ("SEI_RESULT_EXPORT_PREFIX", "shadow/"),
-            ("SEI_GATEWAY_NAME", "public"),
-            ("SEI_GATEWAY_NAMESPACE", "gateway"),
-            ("SEI_GATEWAY_DOMAIN", "sei.example.com"),
-        ]
+        include_str!("../tests/fixtures/platform.env")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| l.split_once('='))
+            .collect()
     }
 
     pub fn platform() -> Platform {

@@ -7,34 +7,13 @@ use sei_planner::resources::{bootstrap_job, bootstrap_service, data_pvc, headles
 use sei_planner::{Platform, names};
 use serde_json::json;
 
+/// The platform settings the unit tests use too.
 fn platform() -> Platform {
-    let env: std::collections::HashMap<&str, &str> = [
-        ("SEI_NODEPOOL_NAME", "sei-node"),
-        ("SEI_NODEPOOL_ARCHIVE", "sei-archive"),
-        ("SEI_TOLERATION_KEY", "sei.io/workload"),
-        ("SEI_SERVICE_ACCOUNT", "sei-node"),
-        ("SEI_STORAGE_CLASS_PERF", "gp3-perf"),
-        ("SEI_STORAGE_CLASS_DEFAULT", "gp3"),
-        ("SEI_STORAGE_CLASS_ARCHIVE", "st1"),
-        ("SEI_STORAGE_SIZE_DEFAULT", "2000Gi"),
-        ("SEI_STORAGE_SIZE_ARCHIVE", "20Ti"),
-        ("SEI_RESOURCE_CPU_ARCHIVE", "32"),
-        ("SEI_RESOURCE_MEM_ARCHIVE", "256Gi"),
-        ("SEI_RESOURCE_CPU_DEFAULT", "16"),
-        ("SEI_RESOURCE_MEM_DEFAULT", "64Gi"),
-        ("SEI_SNAPSHOT_BUCKET", "snapshots"),
-        ("SEI_SNAPSHOT_REGION", "eu-central-1"),
-        ("SEI_GENESIS_BUCKET", "genesis"),
-        ("SEI_GENESIS_REGION", "us-east-2"),
-        ("SEI_RESULT_EXPORT_BUCKET", "results"),
-        ("SEI_RESULT_EXPORT_REGION", "eu-central-1"),
-        ("SEI_RESULT_EXPORT_PREFIX", "shadow/"),
-        ("SEI_GATEWAY_NAME", "public"),
-        ("SEI_GATEWAY_NAMESPACE", "gateway"),
-        ("SEI_GATEWAY_DOMAIN", "sei.example.com"),
-    ]
-    .into_iter()
-    .collect();
+    let env: std::collections::HashMap<&str, &str> = include_str!("fixtures/platform.env")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split_once('='))
+        .collect();
     Platform::from_env(|k| env.get(k).map(|v| v.to_string())).unwrap()
 }
 
