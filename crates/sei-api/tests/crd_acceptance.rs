@@ -36,7 +36,7 @@ async fn every_rule_gives_its_answer_and_message() {
 fn sample_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
     for dir in ["seinode", "seinodedeployment"] {
-        let dir = shared_dir().join("reference/samples").join(dir);
+        let dir = reference_dir().join("samples").join(dir);
         for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
             files.push(entry.unwrap().path());
         }

@@ -33,7 +33,7 @@ async fn outcomes(cp: &ControlPlane, ns: &str) -> Vec<(String, Result<(), String
     for case in corpus() {
         results.push((case.name.to_string(), run_case(&client, ns, &case).await));
     }
-    let samples = shared_dir().join("reference/samples");
+    let samples = reference_dir().join("samples");
     for dir in ["seinode", "seinodedeployment"] {
         let mut files: Vec<_> = std::fs::read_dir(samples.join(dir)).unwrap().map(|e| e.unwrap().path()).collect();
         files.sort();

@@ -2,18 +2,15 @@
 //! difference that is not a deliberate fix listed in `sei_api::crd::FIXES`.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::Path;
 
 use serde_json::Value;
 
-fn shared_dir() -> PathBuf {
-    std::env::var_os("SEI_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")))
-}
+/// The reference operator's CRDs, copied into the repository (see the README there).
+const REFERENCE_CRDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/reference/crds");
 
 fn reference_crd(file: &str) -> Value {
-    let path = shared_dir().join("reference/crds").join(file);
+    let path = Path::new(REFERENCE_CRDS).join(file);
     let text =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read reference CRD {}: {e}", path.display()));
     serde_norway::from_str(&text).expect("reference CRD is valid YAML")

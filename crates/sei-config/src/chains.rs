@@ -81,4 +81,14 @@ mod tests {
         }
         assert!(matches!(genesis("sei-devnet-9"), Err(ConfigError::UnknownChain(_))));
     }
+
+    #[test]
+    fn the_genesis_readme_records_each_digest() {
+        let readme = include_str!("../genesis/README.md");
+        for chain in CHAINS {
+            let row = readme.lines().find(|l| l.starts_with(&format!("| `{}.json` |", chain.id)));
+            let row = row.unwrap_or_else(|| panic!("genesis/README.md has no row for {}", chain.id));
+            assert!(row.contains(chain.sha256), "genesis/README.md records another digest for {}", chain.id);
+        }
+    }
 }

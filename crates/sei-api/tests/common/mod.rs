@@ -12,15 +12,12 @@ use kube::{Client, CustomResourceExt};
 use sei_api::{SeiNode, SeiNodeDeployment};
 use serde_json::{Value, json};
 
-pub fn repo_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+/// The reference operator's files, copied into the repository (see its README.md).
+pub fn reference_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/reference"))
 }
 
-pub fn shared_dir() -> PathBuf {
-    std::env::var_os("SEI_SHARED_DIR").map(PathBuf::from).unwrap_or_else(|| repo_dir().join("../shared"))
-}
-
-/// Our generated CRD manifests, as committed.
+/// Our CRD manifests, generated from the types.
 pub fn our_crds() -> String {
     sei_api::crd::all().iter().map(|(_, crd)| sei_api::crd::to_yaml(crd)).collect::<Vec<_>>().join("\n")
 }
@@ -30,7 +27,7 @@ pub fn reference_crds() -> String {
     ["sei.io_seinodes.yaml", "sei.io_seinodedeployments.yaml"]
         .iter()
         .map(|f| {
-            let path = shared_dir().join("reference/crds").join(f);
+            let path = reference_dir().join("crds").join(f);
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         })
         .collect::<Vec<_>>()
