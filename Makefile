@@ -2,6 +2,8 @@
 #   make demo   a simulated Kubernetes cluster on this machine with the CRDs, the operator and a sample node
 #   make test   formatting, lints, unit tests and tests against a real local control plane
 # Both build what they need on first use (Rust crates, and the control-plane binaries with Go).
+# After changing the code behind a generated file:
+#   make generate   rewrites the CRDs, RBAC and generated docs (make test fails while one is stale)
 
 SHELL := /bin/bash
 DEMO_DIR ?= .demo
@@ -9,7 +11,7 @@ CARGO ?= cargo
 # Control-plane binaries are cached outside the repository by hack/control-plane.sh.
 KUBECTL = $(shell bash hack/control-plane.sh | cut -d: -f1)/kubectl --kubeconfig $(DEMO_DIR)/kubeconfig
 
-.PHONY: demo demo-down test control-plane s3-server ec2-server crds fmt lint rust
+.PHONY: demo demo-down test generate control-plane s3-server ec2-server rust
 
 rust:
 	@bash hack/ensure-rust.sh
@@ -55,8 +57,10 @@ demo-down:
 	@if [ -x target/debug/sei-devcluster ]; then target/debug/sei-devcluster --state-dir $(DEMO_DIR) down; \
 	else $(CARGO) run -q -p sei-testenv --bin sei-devcluster -- --state-dir $(DEMO_DIR) down; fi
 
-crds:
-	$(CARGO) run -q -p sei-api --bin crdgen
+# Every generated file (CRDs, RBAC, API and config docs, the sidecar's OpenAPI document);
+# `make test` fails while any committed one is stale.
+generate: rust
+	@$(CARGO) run -q -p sei-generate --bin generate
 
 test: rust control-plane s3-server ec2-server
 	$(CARGO) fmt --all -- --check

@@ -23,6 +23,7 @@ mod mode;
 mod model;
 mod overrides;
 pub mod registry;
+pub mod rule_examples;
 mod toml_io;
 mod validate;
 mod value;
