@@ -12,7 +12,7 @@ use sei_planner::executor;
 use sei_planner::names;
 use serde_json::json;
 
-use super::{api, delete, now, status};
+use super::{api, delete};
 use crate::context::Context;
 use crate::error::Error;
 
@@ -20,8 +20,8 @@ use crate::error::Error;
 pub const RETRY_ANNOTATION: &str = "sei.io/retry";
 
 pub enum Guarded {
-    /// Go on with this copy of the node.
-    Proceed(Arc<SeiNode>),
+    /// Go on with this copy of the node; `true` when a failed node is to start over.
+    Proceed(Arc<SeiNode>, bool),
     /// Nothing more in this reconcile.
     Done(Action),
 }
@@ -44,13 +44,13 @@ pub async fn guard(cached: Arc<SeiNode>, ctx: &Context) -> Result<Guarded, Error
     }
     if node.status.as_ref().and_then(|s| s.phase) == Some(NodePhase::Failed) {
         if node.annotations().contains_key(RETRY_ANNOTATION) {
-            retry(ctx, &node).await?;
-            return Ok(Guarded::Done(Action::requeue(executor::IMMEDIATELY)));
+            let consumed = consume_retry(ctx, &node).await?;
+            return Ok(Guarded::Proceed(Arc::new(consumed), true));
         }
         // Failed stays failed until a person asks for a retry (or deletes the node).
         return Ok(Guarded::Done(Action::await_change()));
     }
-    Ok(Guarded::Proceed(node))
+    Ok(Guarded::Proceed(node, false))
 }
 
 /// Merge-patches the node's metadata; the patch carries the version it was computed from.
@@ -60,26 +60,16 @@ async fn patch_metadata(ctx: &Context, node: &SeiNode, patch: &serde_json::Value
     Ok(written)
 }
 
-/// Starts a `Failed` node over: the annotation is consumed first (so that a crash in
-/// between never retries twice), then the failed plan is cleared and the node is planned
-/// afresh on the next reconcile.
-async fn retry(ctx: &Context, node: &SeiNode) -> Result<(), Error> {
+/// Consumes a retry request of a `Failed` node. The annotation goes first (a crash after
+/// this never retries twice); the planning stage then retires the failed plan and builds a
+/// new one, in this same reconcile's one status write.
+async fn consume_retry(ctx: &Context, node: &SeiNode) -> Result<SeiNode, Error> {
     let value = node.annotations().get(RETRY_ANNOTATION).cloned().unwrap_or_default();
     let patch =
         json!({"metadata": {"annotations": {RETRY_ANNOTATION: null}, "resourceVersion": node.resource_version()}});
     let consumed = patch_metadata(ctx, node, &patch).await?;
-    let mut fresh = consumed.status.clone().unwrap_or_default();
-    let failed = fresh.plan.take();
-    fresh.phase = None;
-    fresh.phase_transition_time = Some(now());
-    if let Some(c) = fresh.conditions.as_mut() {
-        c.retain(|c| c.type_ != status::FAILED);
-    }
-    status::write(ctx, &consumed, &fresh).await?;
-    let what = failed
-        .and_then(|p| p.failed_task_detail)
-        .map(|d| format!(" (it failed at {}: {})", d.task_type, d.error))
-        .unwrap_or_default();
+    let failed = node.status.as_ref().and_then(|s| s.plan.as_ref()).and_then(|p| p.failed_task_detail.as_ref());
+    let what = failed.map(|d| format!(" (it failed at {}: {})", d.task_type, d.error)).unwrap_or_default();
     tracing::info!(node = %node.name_any(), namespace = %node.namespace().unwrap_or_default(), annotation = %value, "retrying a failed node");
     let event = Event {
         type_: EventType::Normal,
@@ -91,5 +81,5 @@ async fn retry(ctx: &Context, node: &SeiNode) -> Result<(), Error> {
     if let Err(e) = ctx.recorder.publish(&event, &node.object_ref(&())).await {
         tracing::warn!(node = %node.name_any(), error = %e, "cannot publish an event");
     }
-    Ok(())
+    Ok(consumed)
 }

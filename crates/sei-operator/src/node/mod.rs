@@ -52,13 +52,13 @@ pub async fn reconcile(cached: Arc<SeiNode>, ctx: Arc<Context>) -> Result<Action
 }
 
 async fn stages(cached: Arc<SeiNode>, ctx: &Context) -> Result<Action, Error> {
-    let node = match guard::guard(cached, ctx).await? {
-        guard::Guarded::Proceed(node) => node,
+    let (node, retry) = match guard::guard(cached, ctx).await? {
+        guard::Guarded::Proceed(node, retry) => (node, retry),
         guard::Guarded::Done(action) => return Ok(action),
     };
     ctx.metrics.reconciled();
     let seen = observe::dereference(ctx, &node).await;
-    let mut work = planning::plan(ctx, &node, seen, now());
+    let mut work = planning::plan(ctx, &node, seen, now(), retry);
     let step = execute::execute(ctx, &node, &mut work).await?;
     status::flush(ctx, &node, work, step).await
 }

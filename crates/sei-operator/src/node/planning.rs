@@ -39,7 +39,8 @@ impl Work {
     }
 }
 
-pub fn plan(ctx: &Context, node: &SeiNode, seen: Seen, now: Time) -> Work {
+/// `retry`: the node failed and a person asked to start it over.
+pub fn plan(ctx: &Context, node: &SeiNode, seen: Seen, now: Time, retry: bool) -> Work {
     let original = node.status.clone().unwrap_or_default();
     let mut work = Work {
         status: original.clone(),
@@ -50,6 +51,13 @@ pub fn plan(ctx: &Context, node: &SeiNode, seen: Seen, now: Time) -> Work {
         blocked: false,
     };
     let generation = node.metadata.generation;
+    if retry {
+        // Planned again from the start; the failed plan is retired below like any other.
+        work.status.phase = None;
+        if let Some(c) = work.status.conditions.as_mut() {
+            remove_condition(c, super::status::FAILED);
+        }
+    }
     work.status.resolved_peers = (!seen.peers.is_empty()).then_some(seen.peers);
 
     let mut not_ready = false;
