@@ -2,40 +2,75 @@
 //! Reconciles are plan-driven: plans and resources come from `sei-planner`; this crate
 //! reads and writes the cluster and talks to sidecars.
 
+pub mod addresses;
 pub mod context;
 pub mod error;
+pub mod leader;
+pub mod memory;
 pub mod metrics;
 pub mod node;
+pub mod reach;
 pub mod sidecar;
 
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Service};
-use kube::Api;
-use kube::runtime::controller::Controller;
-use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
+use kube::core::PartialObjectMeta;
+use kube::runtime::controller::{self, Controller};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Resource, ResourceExt};
 use sei_api::SeiNode;
+use sei_planner::names;
 
-/// Runs the controllers until the process is signalled.
+/// Reconciles in flight at once. Each waits on the API server or a sidecar, never on the
+/// CPU; the bound keeps a fleet of unreachable sidecars from holding thousands of calls.
+pub const CONCURRENCY: u16 = 32;
+
+/// What wakes a SeiNode's reconcile: a new generation (spec change, deletion) or a
+/// change of the retry annotation. The operator's own status writes do not.
+fn spec_or_retry(node: &SeiNode) -> Option<u64> {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    node.meta().generation.hash(&mut h);
+    node.annotations().get(node::RETRY_ANNOTATION).hash(&mut h);
+    Some(h.finish())
+}
+
+/// A watch of the objects the operator makes for nodes, by the label they all carry:
+/// metadata only (all a reconcile trigger needs), never the cluster's other objects.
+fn owned<K>(
+    client: &kube::Client,
+) -> impl futures::Stream<Item = Result<PartialObjectMeta<K>, watcher::Error>> + Send + 'static
+where
+    K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+{
+    let config = watcher::Config::default().labels(names::LABEL_NODE).any_semantic();
+    watcher(Api::<PartialObjectMeta<K>>::all(client.clone()), config).default_backoff().touched_objects()
+}
+
+/// Runs the controllers until the process is signalled. Every replica watches (so a new
+/// leader starts warm); only a replica that may write acts (see [`leader`]).
 pub async fn run_controllers(ctx: Arc<context::Context>) {
     let client = ctx.client.clone();
-    let nodes: Api<SeiNode> = Api::all(client.clone());
-    // Only spec changes (generation) trigger a reconcile of the node itself; owned objects
-    // trigger it on any change.
-    let (reader, writer) = reflector::store();
-    let trigger = watcher(nodes, watcher::Config::default())
+    let writer = ctx.take_node_writer().expect("run_controllers runs once per context");
+    let trigger = watcher(Api::<SeiNode>::all(client.clone()), watcher::Config::default().any_semantic())
         .default_backoff()
+        // The field owners are never used and are the bulk of a cached object.
+        .modify(|n| n.metadata.managed_fields = None)
         .reflect(writer)
         .applied_objects()
-        .predicate_filter(predicates::generation, Default::default());
-    Controller::for_stream(trigger, reader)
-        .owns(Api::<StatefulSet>::all(client.clone()), watcher::Config::default())
-        .owns(Api::<Service>::all(client.clone()), watcher::Config::default())
-        .owns(Api::<Job>::all(client.clone()), watcher::Config::default())
-        .owns(Api::<PersistentVolumeClaim>::all(client), watcher::Config::default())
+        .predicate_filter(spec_or_retry, Default::default());
+    let config = controller::Config::default().concurrency(CONCURRENCY);
+    Controller::for_stream(trigger, ctx.nodes.clone())
+        .with_config(config)
+        .owns_stream(owned::<StatefulSet>(&client))
+        .owns_stream(owned::<Service>(&client))
+        .owns_stream(owned::<Job>(&client))
+        .owns_stream(owned::<PersistentVolumeClaim>(&client))
+        .reconcile_all_on(ctx.leadership.starts())
         .shutdown_on_signal()
         .run(node::reconcile, node::error_policy, ctx)
         .for_each(|r| async move {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, Result};
 use clap::Parser;
 use sei_operator::context::Context;
+use sei_operator::leader::{Elector, Leadership, Timings};
 use sei_planner::Platform;
 
 #[derive(Parser)]
@@ -20,9 +21,16 @@ struct Args {
     /// Address of the /healthz and /readyz endpoints.
     #[arg(long, default_value = "0.0.0.0:8081")]
     health_probe_bind_address: String,
-    /// Run only while holding the leader Lease, so two replicas never both write.
+    /// Write only while holding the leader Lease, so two replicas never both write.
+    /// Every replica keeps its caches warm.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     leader_elect: bool,
+    /// How long the leader Lease lasts without renewal, in seconds.
+    #[arg(long, default_value_t = 15)]
+    leader_election_lease_duration: u64,
+    /// The leader renews the Lease once fewer than this many seconds are left.
+    #[arg(long, default_value_t = 6)]
+    leader_election_renew_before: u64,
     /// Namespace of the leader Lease (default: $POD_NAMESPACE, else "default").
     #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
     leader_election_namespace: String,
@@ -49,7 +57,8 @@ async fn run(args: Args) -> Result<()> {
     let replica = std::env::var("POD_NAME").ok();
     let client =
         sei_operator::context::client(config, replica.as_deref()).context("connecting to the Kubernetes API")?;
-    let ctx = Arc::new(Context::new(client.clone(), platform, args.sidecar_addresses)?);
+    let leadership = if args.leader_elect { Leadership::follower() } else { Leadership::always() };
+    let ctx = Arc::new(Context::with_leadership(client.clone(), platform, args.sidecar_addresses, leadership.clone())?);
     tokio::spawn(async move {
         if let Err(e) = serve_health(args.health_probe_bind_address).await {
             tracing::error!(error = %e, "health endpoint stopped");
@@ -82,31 +91,30 @@ async fn run(args: Args) -> Result<()> {
         return Ok(());
     }
     let identity = replica.unwrap_or_else(|| format!("sei-operator-{}", uuid::Uuid::new_v4()));
-    let lease = kube_lease_manager::LeaseManagerBuilder::new(client, "sei-operator-leader")
-        .with_namespace(&args.leader_election_namespace)
-        .with_identity(identity)
-        .with_duration(15)
-        .with_grace(5)
-        .build()
-        .await?;
-    let (mut leading, task) = lease.watch().await;
-    // Wait to lead, then run until the controller stops or the lease is lost. A replica
-    // that loses the lease exits so that it can never write as a stale leader.
-    while !*leading.borrow_and_update() {
-        if leading.changed().await.is_err() {
-            return Ok(());
-        }
-    }
-    tracing::info!("leading: starting the controllers");
+    let timings = Timings {
+        lease: std::time::Duration::from_secs(args.leader_election_lease_duration),
+        renew_before: std::time::Duration::from_secs(args.leader_election_renew_before),
+        ..Timings::default()
+    };
+    anyhow::ensure!(
+        timings.renew_before > timings.margin && timings.renew_before < timings.lease,
+        "--leader-election-renew-before must be between {} and --leader-election-lease-duration",
+        timings.margin.as_secs()
+    );
+    let leases = kube::Api::namespaced(client, &args.leader_election_namespace);
+    let elector = Elector::new(leases, "sei-operator-leader", &identity, timings, leadership);
+    // The controllers run from the start on every replica (warm caches); they write only
+    // while this replica leads.
     tokio::select! {
-        () = sei_operator::run_controllers(ctx.clone()) => {}
-        _ = async { while *leading.borrow() { if leading.changed().await.is_err() { break } } } => {
-            tracing::warn!("lost the leader lease; exiting");
+        () = sei_operator::run_controllers(ctx) => {
+            // Signalled: hand the Lease over at once instead of letting it run out.
+            elector.release().await;
+        }
+        lost = elector.run() => {
+            tracing::warn!(reason = %lost, "lost the leader Lease; exiting");
             std::process::exit(1);
         }
     }
-    drop(leading);
-    let _ = task.await;
     Ok(())
 }
 
@@ -115,7 +123,15 @@ fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_new(&args.log_level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).json().flatten_event(true).with_writer(std::io::stderr).init();
-    let runtime = match tokio::runtime::Runtime::new() {
+    // A few threads are plenty: reconciles wait on the network, and nothing blocks (names
+    // are resolved asynchronously), so the blocking pool stays small too.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 4);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .max_blocking_threads(4)
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("sei-operator: {e}");

@@ -73,6 +73,13 @@ struct ControllerLabel {
     controller: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UnreachableLabels {
+    controller: String,
+    task_type: String,
+    cause: String,
+}
+
 type Hist = Family<PhaseDurationLabels, Histogram, fn() -> Histogram>;
 type PlanHist = Family<PlanLabels, Histogram, fn() -> Histogram>;
 
@@ -104,6 +111,7 @@ pub struct Metrics {
     reconciles: Family<ControllerLabel, Counter>,
     reconcile_errors: Family<ControllerLabel, Counter>,
     status_writes: Family<ControllerLabel, Counter>,
+    sidecar_unreachable: Family<UnreachableLabels, Counter>,
     /// `(namespace, name)` of nodes with an active plan, for `plan_active`.
     active: Mutex<HashMap<(String, String), bool>>,
 }
@@ -121,6 +129,7 @@ impl Default for Metrics {
         let reconciles = Family::<ControllerLabel, Counter>::default();
         let reconcile_errors = Family::<ControllerLabel, Counter>::default();
         let status_writes = Family::<ControllerLabel, Counter>::default();
+        let sidecar_unreachable = Family::<UnreachableLabels, Counter>::default();
         let r = &mut registry;
         r.register("sei_controller_seinode_phase", "1 for the node's current phase, 0 for the others", phase.clone());
         r.register("sei_controller_seinode_phase_transitions", "Observed node phase changes", transitions.clone());
@@ -150,6 +159,11 @@ impl Default for Metrics {
             reconcile_errors.clone(),
         );
         r.register("sei_controller_status_writes", "Status writes to the API server", status_writes.clone());
+        r.register(
+            "sei_controller_sidecar_unreachable",
+            "Sidecar task calls that could not reach the sidecar, by task type and cause",
+            sidecar_unreachable.clone(),
+        );
         Metrics {
             registry,
             phase,
@@ -162,6 +176,7 @@ impl Default for Metrics {
             reconciles,
             reconcile_errors,
             status_writes,
+            sidecar_unreachable,
             active: Mutex::new(HashMap::new()),
         }
     }
@@ -203,6 +218,16 @@ impl Metrics {
 
     pub fn status_written(&self) {
         self.status_writes.get_or_create(&controller()).inc();
+    }
+
+    /// A task call that could not reach its sidecar.
+    pub fn sidecar_unreachable(&self, task_type: &str, cause: crate::reach::Cause) {
+        let labels = UnreachableLabels {
+            controller: CONTROLLER.into(),
+            task_type: task_type.into(),
+            cause: cause.reason().into(),
+        };
+        self.sidecar_unreachable.get_or_create(&labels).inc();
     }
 
     pub fn probe(&self, namespace: &str, name: &str, outcome: Probe) {

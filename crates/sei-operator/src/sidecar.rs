@@ -1,17 +1,18 @@
 //! The operator's client of a node's sidecar (`/v0` API, bearer token).
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
+use crate::reach::{Cause, PROBE_TIMEOUT, SidecarHttp};
+
 /// A failed call: `rejected` when the sidecar refused the request itself (HTTP 400), which
-/// retrying cannot fix.
+/// retrying cannot fix; otherwise `cause` says why it could not be reached.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("sidecar {url}: {message}")]
 pub struct SidecarError {
     pub url: String,
     pub message: String,
     pub rejected: bool,
+    pub cause: Cause,
 }
 
 /// A task as the sidecar reports it.
@@ -25,22 +26,31 @@ pub enum RemoteTask {
 
 #[derive(Clone)]
 pub struct SidecarClient {
-    http: reqwest::Client,
+    http: SidecarHttp,
     base: String,
     token: Option<String>,
 }
 
 impl SidecarClient {
-    pub fn new(http: reqwest::Client, base: String, token: Option<String>) -> Self {
+    pub fn new(http: SidecarHttp, base: String, token: Option<String>) -> Self {
         SidecarClient { http, base: base.trim_end_matches('/').to_string(), token }
     }
 
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     fn err(&self, message: impl Into<String>, rejected: bool) -> SidecarError {
-        SidecarError { url: self.base.clone(), message: message.into(), rejected }
+        SidecarError { url: self.base.clone(), message: message.into(), rejected, cause: Cause::Http }
+    }
+
+    fn unreachable(&self, e: reqwest::Error) -> SidecarError {
+        let cause = Cause::of(&e);
+        SidecarError { url: self.base.clone(), message: format!("{}: {e}", cause.describe()), rejected: false, cause }
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let rb = self.http.request(method, format!("{}{path}", self.base)).timeout(Duration::from_secs(10));
+        let rb = self.http.client.request(method, format!("{}{path}", self.base));
         match &self.token {
             Some(t) => rb.bearer_auth(t),
             None => rb,
@@ -53,12 +63,13 @@ impl SidecarClient {
         if let Some(p) = params {
             body["params"] = p;
         }
+        let _permit = self.http.permit().await;
         let resp = self
             .request(reqwest::Method::POST, "/v0/tasks")
             .json(&body)
             .send()
             .await
-            .map_err(|e| self.err(e.to_string(), false))?;
+            .map_err(|e| self.unreachable(e))?;
         let status = resp.status();
         let text = resp.text().await.unwrap_or_default();
         let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -73,15 +84,16 @@ impl SidecarClient {
     }
 
     pub async fn task(&self, id: &str) -> Result<RemoteTask, SidecarError> {
+        let _permit = self.http.permit().await;
         let resp = self
             .request(reqwest::Method::GET, &format!("/v0/tasks/{id}"))
             .send()
             .await
-            .map_err(|e| self.err(e.to_string(), false))?;
+            .map_err(|e| self.unreachable(e))?;
         match resp.status().as_u16() {
             404 => Ok(RemoteTask::NotFound),
             200 => {
-                let t: Value = resp.json().await.map_err(|e| self.err(e.to_string(), false))?;
+                let t: Value = resp.json().await.map_err(|e| self.unreachable(e))?;
                 Ok(match t["status"].as_str() {
                     Some("completed") => RemoteTask::Completed,
                     Some("failed") => RemoteTask::Failed(
@@ -100,13 +112,15 @@ impl SidecarClient {
 
     /// `Ok(true)` ready, `Ok(false)` not ready (503), `Err` unreachable or unexpected.
     pub async fn healthz(&self) -> Result<bool, SidecarError> {
+        let _permit = self.http.permit().await;
         let resp = self
             .http
+            .client
             .get(format!("{}/v0/healthz", self.base))
-            .timeout(Duration::from_secs(2))
+            .timeout(PROBE_TIMEOUT)
             .send()
             .await
-            .map_err(|e| self.err(e.to_string(), false))?;
+            .map_err(|e| self.unreachable(e))?;
         match resp.status().as_u16() {
             200 => Ok(true),
             503 => Ok(false),

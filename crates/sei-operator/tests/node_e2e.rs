@@ -466,3 +466,188 @@ fn snapshot_archive(entries: &[(&str, &[u8])]) -> Vec<u8> {
     }
     tar.into_inner().unwrap().finish().unwrap()
 }
+
+/// The seid image of a node's StatefulSet.
+async fn sts_image(client: &Client, name: &str) -> Option<String> {
+    let sts = Api::<StatefulSet>::namespaced(client.clone(), NS).get_opt(name).await.ok()??;
+    let pod = sts.spec?.template.spec?;
+    pod.containers.into_iter().find(|c| c.name == "seid")?.image
+}
+
+fn task_status(node: &SeiNode, task_type: &str) -> Option<String> {
+    let plan = node.status.as_ref()?.plan.as_ref()?;
+    let task = plan.tasks.iter().find(|t| t.task_type == task_type)?;
+    Some(format!("{:?}", task.status))
+}
+
+fn set_image(image: &str) -> Patch<serde_json::Value> {
+    Patch::Merge(json!({"spec": {"image": image}}))
+}
+
+/// Waits until the node runs `image`: Running, no active plan, `currentImage` and the
+/// StatefulSet both at `image`.
+async fn wait_rolled_out(w: &World, nodes: &Api<SeiNode>, name: &str, image: &str) {
+    eventually(&format!("{name} running {image}"), 120, || async {
+        let n = nodes.get(name).await.ok()?;
+        let s = n.status.as_ref()?;
+        assert_ne!(phase_of(&n), Some("Failed"), "{name} failed: {:?}", s.plan);
+        let idle = s.plan.as_ref().is_none_or(|p| format!("{:?}", p.phase) != "Active");
+        let done = phase_of(&n) == Some("Running") && idle && s.current_image.as_deref() == Some(image);
+        (done && sts_image(&w.client, name).await.as_deref() == Some(image)).then_some(())
+    })
+    .await;
+}
+
+fn phase_of(node: &SeiNode) -> Option<&'static str> {
+    node.status.as_ref()?.phase.map(|p| p.as_str())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_edited_while_a_plan_runs_is_rolled_out() {
+    let w = world().await;
+    let nodes: Api<SeiNode> = Api::namespaced(w.client.clone(), NS);
+    nodes.create(&PostParams::default(), &full_node("edit", "sei:v1")).await.unwrap();
+
+    // During the init plan: once the StatefulSet is applied and the sidecar tasks still run.
+    let during = eventually("the init plan past apply-statefulset", 60, || async {
+        let n = nodes.get("edit").await.ok()?;
+        (task_status(&n, "apply-statefulset").as_deref() == Some("Complete")
+            && task_status(&n, "mark-ready").as_deref() != Some("Complete"))
+        .then_some(n)
+    })
+    .await;
+    nodes.patch("edit", &PatchParams::default(), &set_image("sei:v2")).await.unwrap();
+    assert_eq!(phase_of(&during), Some("Initializing"), "the edit must land during the init plan");
+    wait_rolled_out(&w, &nodes, "edit", "sei:v2").await;
+
+    // During an update plan: once it applied the new StatefulSet and waits for the rollout.
+    // (The window is short; a round that misses it is tried again with the next image.)
+    let mut hit = false;
+    for round in 3..=6 {
+        let (image, next) = (format!("sei:v{round}"), format!("sei:v{round}.1"));
+        nodes.patch("edit", &PatchParams::default(), &set_image(&image)).await.unwrap();
+        let caught = eventually(&format!("{image} applied"), 60, || async {
+            if sts_image(&w.client, "edit").await.as_deref() != Some(image.as_str()) {
+                return None;
+            }
+            let n = nodes.get("edit").await.ok()?;
+            Some(task_status(&n, "observe-image").is_some_and(|s| s != "Complete"))
+        })
+        .await;
+        if caught {
+            nodes.patch("edit", &PatchParams::default(), &set_image(&next)).await.unwrap();
+            wait_rolled_out(&w, &nodes, "edit", &next).await;
+            hit = true;
+            break;
+        }
+        wait_rolled_out(&w, &nodes, "edit", &image).await;
+    }
+    assert!(hit, "no round edited the image while an update plan waited for its rollout");
+    w.controller.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_node_says_why_and_starts_over_with_a_clean_plan_on_request() {
+    let w = world().await;
+    let nodes: Api<SeiNode> = Api::namespaced(w.client.clone(), NS);
+    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(w.client.clone(), NS);
+    // A claim of the node's data PVC name that is not the node's: a terminal error.
+    let foreign = json!({
+        "metadata": {"name": "data-stuck"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": sei_testenv::STORAGE_CLASS,
+                 "resources": {"requests": {"storage": "1Gi"}}}
+    });
+    pvcs.create(&PostParams::default(), &serde_json::from_value(foreign).unwrap()).await.unwrap();
+    nodes.create(&PostParams::default(), &full_node("stuck", "sei:v1")).await.unwrap();
+    let failed = eventually("the node Failed", 60, || async {
+        let n = nodes.get("stuck").await.ok()?;
+        (phase_of(&n) == Some("Failed")).then_some(n)
+    })
+    .await;
+    let status = failed.status.clone().unwrap();
+    let cond = status.conditions.iter().flatten().find(|c| c.type_ == "Failed").expect("a Failed condition");
+    assert_eq!((cond.status.as_str(), cond.reason.as_str()), ("True", "PlanFailed"));
+    assert!(cond.message.contains("ensure-data-pvc") && cond.message.contains("is not owned"), "{}", cond.message);
+    assert!(cond.message.contains("kubectl annotate seinode stuck sei.io/retry=now"), "{}", cond.message);
+    let old_plan = status.plan.clone().unwrap();
+    assert!(old_plan.failed_task_detail.is_some() && old_plan.failed_task_index.is_some());
+
+    // Left alone, a failed node stays failed.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let still = nodes.get("stuck").await.unwrap();
+    assert_eq!(phase_of(&still), Some("Failed"));
+    assert_eq!(still.status.unwrap().plan.unwrap().id, old_plan.id);
+
+    // The user removes the cause and asks for a retry.
+    pvcs.delete("data-stuck", &DeleteParams::default()).await.unwrap();
+    eventually("the foreign PVC gone", 60, || async { pvcs.get_opt("data-stuck").await.ok()?.is_none().then_some(()) })
+        .await;
+    let retry = json!({"metadata": {"annotations": {"sei.io/retry": "now"}}});
+    nodes.patch("stuck", &PatchParams::default(), &Patch::Merge(&retry)).await.unwrap();
+    // The next plan carries nothing of the failed one.
+    let fresh = eventually("a new plan", 60, || async {
+        let n = nodes.get("stuck").await.ok()?;
+        let plan = n.status.as_ref()?.plan.clone()?;
+        (plan.id != old_plan.id).then_some((n, plan))
+    })
+    .await;
+    let (node, plan) = fresh;
+    assert!(!node.annotations().contains_key("sei.io/retry"), "the request is consumed once");
+    assert_eq!(plan.failed_task_detail, None, "stale failure detail in {plan:?}");
+    assert_eq!(plan.failed_task_index, None, "stale failure index in {plan:?}");
+    assert!(plan.tasks.iter().all(|t| t.error.is_none()), "stale task error in {plan:?}");
+    let conditions = node.status.unwrap().conditions.unwrap_or_default();
+    assert!(!conditions.iter().any(|c| c.type_ == "Failed"), "{conditions:?}");
+    wait_running(&nodes, "stuck").await;
+    w.controller.abort();
+}
+
+const HOLD: &str = "e2e.sei.io/hold";
+
+/// Adds or removes one finalizer, keeping the others (at the version read).
+async fn set_finalizer(pvcs: &Api<PersistentVolumeClaim>, name: &str, finalizer: &str, present: bool) {
+    let pvc = pvcs.get(name).await.unwrap();
+    let mut list: Vec<String> = pvc.finalizers().iter().filter(|f| *f != finalizer).cloned().collect();
+    if present {
+        list.push(finalizer.to_string());
+    }
+    let patch = json!({"metadata": {"finalizers": list, "resourceVersion": pvc.resource_version()}});
+    pvcs.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_deleted_and_created_again_at_once_runs_every_time() {
+    let w = world().await;
+    let nodes: Api<SeiNode> = Api::namespaced(w.client.clone(), NS);
+    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(w.client.clone(), NS);
+    nodes.create(&PostParams::default(), &full_node("again", "sei:v1")).await.unwrap();
+    wait_running(&nodes, "again").await;
+    for round in 1..=5 {
+        // The first time, the old data PVC outlives its node (a finalizer of ours holds it,
+        // as a pod still using it would), so the new node meets it while it is Terminating.
+        let hold = round == 1;
+        if hold {
+            set_finalizer(&pvcs, "data-again", HOLD, true).await;
+        }
+        let old = nodes.get("again").await.unwrap().uid();
+        delete_and_wait(&nodes, "again").await;
+        nodes.create(&PostParams::default(), &full_node("again", "sei:v1")).await.unwrap();
+        if hold {
+            let pvc = pvcs.get("data-again").await.unwrap();
+            assert!(pvc.metadata.deletion_timestamp.is_some(), "round {round}: the old PVC is not terminating");
+            // The new node waits for it instead of failing.
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            let n = nodes.get("again").await.unwrap();
+            assert_ne!(phase_of(&n), Some("Failed"), "round {round}: {:?}", n.status);
+            assert_ne!(n.uid(), old);
+            set_finalizer(&pvcs, "data-again", HOLD, false).await;
+        }
+        let n = wait_running(&nodes, "again").await;
+        // Everything it runs on is its own, not the earlier node's.
+        let pvc = pvcs.get("data-again").await.unwrap();
+        assert!(pvc.owner_references().iter().any(|r| Some(&r.uid) == n.uid().as_ref()), "round {round}: {pvc:?}");
+        let secret = Api::<Secret>::namespaced(w.client.clone(), NS).get("again-sidecar-token").await.unwrap();
+        assert!(secret.owner_references().iter().any(|r| Some(&r.uid) == n.uid().as_ref()), "round {round}");
+    }
+    w.controller.abort();
+}

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Pod, Secret};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Secret};
 use kube::runtime::watcher::{self, Event, watcher};
 use kube::{Api, Client, ResourceExt};
 
@@ -89,6 +89,7 @@ impl Shared {
             .unwrap_or_else(|| node.clone());
         let home = self.dir.join(&ns).join(format!("pvc-{claim}"));
         let pod_dir = self.dir.join(&ns).join(format!("pod-{uid}"));
+        self.fresh_volume(&ns, &claim, &home).await?;
         std::fs::create_dir_all(&home).map_err(|e| Error::io(&home, e))?;
         std::fs::create_dir_all(&pod_dir).map_err(|e| Error::io(&pod_dir, e))?;
         // The bearer token from the pod's token Secret volume.
@@ -136,6 +137,27 @@ impl Shared {
             .unwrap_or_else(|p| p.into_inner())
             .insert(uid, Running { _process: process, _seid: seid, dns_names, key, url });
         self.publish();
+        Ok(())
+    }
+
+    /// A claim deleted and created again under the same name is a new, empty volume: the
+    /// home of the earlier claim is wiped (it is recognised by the claim's UID).
+    async fn fresh_volume(&self, ns: &str, claim: &str, home: &Path) -> Result<(), Error> {
+        let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(self.client.clone(), ns);
+        let Some(uid) = pvcs.get_opt(claim).await?.and_then(|p| p.uid()) else { return Ok(()) };
+        let parent = home.parent().unwrap_or(home);
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        let marker = parent.join(format!("pvc-{claim}.uid"));
+        let known = std::fs::read_to_string(&marker).ok();
+        if known.as_deref() != Some(uid.as_str()) {
+            if known.is_some() {
+                std::fs::remove_dir_all(home).or_else(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => Ok(()),
+                    _ => Err(Error::io(home, e)),
+                })?;
+            }
+            std::fs::write(&marker, &uid).map_err(|e| Error::io(&marker, e))?;
+        }
         Ok(())
     }
 

@@ -18,7 +18,7 @@ use sei_planner::{names, resources};
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::sidecar::{RemoteTask, SidecarClient};
+use crate::sidecar::{RemoteTask, SidecarClient, SidecarError};
 
 pub struct NodeRunner<'a> {
     pub ctx: &'a Context,
@@ -26,6 +26,16 @@ pub struct NodeRunner<'a> {
     pub status: &'a mut SeiNodeStatus,
     pub sidecar: SidecarClient,
     pub now: Time,
+    /// The last sidecar call that could not reach the sidecar, with its task type.
+    pub trouble: Option<(String, SidecarError)>,
+    /// Whether a sidecar call got an answer.
+    pub reached: bool,
+}
+
+/// The image of the `seid` container of a StatefulSet.
+pub fn seid_image(sts: &StatefulSet) -> Option<String> {
+    let pod = sts.spec.as_ref()?.template.spec.as_ref()?;
+    pod.containers.iter().find(|c| c.name == "seid").and_then(|c| c.image.clone())
 }
 
 fn transient(e: impl std::fmt::Display) -> ExecError {
@@ -61,6 +71,17 @@ pub fn quantity_bytes(q: &Quantity) -> Option<f64> {
         _ => return None,
     };
     Some(n * mult)
+}
+
+/// Whether `obj` is controlled by a SeiNode of `node`'s name that is not `node` (an
+/// earlier node of the same name, whose objects the garbage collector is about to remove).
+fn owned_by_namesake(obj: &impl Resource, node: &SeiNode) -> bool {
+    obj.owner_references().iter().any(|r| {
+        r.controller == Some(true)
+            && r.kind == "SeiNode"
+            && r.name == node.name_any()
+            && Some(&r.uid) != node.uid().as_ref()
+    })
 }
 
 impl NodeRunner<'_> {
@@ -105,6 +126,14 @@ impl NodeRunner<'_> {
                 resources::data_pvc(self.node, &self.ctx.platform).map_err(|e| ExecError::terminal(e.to_string()))?;
             let name = pvc.name_any();
             return match api.get_opt(&name).await.map_err(transient)? {
+                // Deleted with an earlier node of this name (or by someone): wait until it
+                // is gone, then make a new one.
+                Some(existing) if existing.metadata.deletion_timestamp.is_some() => Err(ExecError::transient(format!(
+                    "data PVC \"{name}\" is being deleted (left by an earlier SeiNode of this name?); waiting for it to go"
+                ))),
+                Some(existing) if owned_by_namesake(&existing, self.node) => Err(ExecError::transient(format!(
+                    "data PVC \"{name}\" belongs to an earlier SeiNode of this name; waiting for the garbage collector"
+                ))),
                 Some(existing) => {
                     let uid = self.node.uid();
                     let owned = existing
@@ -276,6 +305,7 @@ impl NodeRunner<'_> {
         let Ok(Some(sts)) = self.api::<StatefulSet>().get_opt(&names::statefulset(&self.node.name_any())).await else {
             return TaskState::Running;
         };
+        let applied = seid_image(&sts);
         let generation = sts.metadata.generation.unwrap_or(0);
         let status = sts.status.clone().unwrap_or_default();
         let replicas = sts.spec.as_ref().and_then(|s| s.replicas);
@@ -284,7 +314,9 @@ impl NodeRunner<'_> {
         if !done {
             return TaskState::Running;
         }
-        self.status.current_image = Some(self.node.spec.image.clone());
+        // What the StatefulSet runs, not what the spec says now: an image edited after
+        // `apply-statefulset` is not rolled out yet, and the next plan must see the drift.
+        self.status.current_image = applied;
         TaskState::Complete
     }
 
@@ -316,9 +348,18 @@ impl TaskRunner for NodeRunner<'_> {
         if wire::is_sidecar_task(t) {
             let params = wire::sidecar_params(t, task.params.as_ref().unwrap_or(&Value::Null))
                 .map_err(|e| ExecError::terminal(format!("{t}: {e}")))?;
-            return self.sidecar.submit(&task.id, t, params).await.map_err(|e| {
-                if e.rejected { ExecError::terminal(e.to_string()) } else { ExecError::transient(e.to_string()) }
-            });
+            return match self.sidecar.submit(&task.id, t, params).await {
+                Ok(()) => {
+                    self.reached = true;
+                    Ok(())
+                }
+                Err(e) if e.rejected => Err(ExecError::terminal(e.to_string())),
+                Err(e) => {
+                    let message = e.to_string();
+                    self.trouble = Some((t.to_string(), e));
+                    Err(ExecError::transient(message))
+                }
+            };
         }
         let build = |e: resources::BuildError| ExecError::terminal(e.to_string());
         match t {
@@ -326,7 +367,11 @@ impl TaskRunner for NodeRunner<'_> {
             VALIDATE_SIGNING_KEY => self.validate_key(task, true).await,
             VALIDATE_NODE_KEY => self.validate_key(task, false).await,
             APPLY_STATEFULSET => {
-                self.apply(&resources::statefulset(self.node, &self.ctx.platform).map_err(build)?).await
+                let sts = resources::statefulset(self.node, &self.ctx.platform).map_err(build)?;
+                self.apply(&sts).await?;
+                let image = seid_image(&sts);
+                self.ctx.memory.with(&self.node.uid().unwrap_or_default(), |n| n.applied_image = image);
+                Ok(())
             }
             APPLY_SERVICE => self.apply(&resources::headless_service(self.node).map_err(build)?).await,
             OBSERVE_IMAGE | AWAIT_BOOTSTRAP_COMPLETE => Ok(()),
@@ -374,7 +419,12 @@ impl TaskRunner for NodeRunner<'_> {
             _ if FIRE_AND_FORGET.contains(&t) => return TaskState::Complete,
             _ => {}
         }
-        match self.sidecar.task(&task.id).await {
+        let state = self.sidecar.task(&task.id).await;
+        match &state {
+            Ok(_) => self.reached = true,
+            Err(e) => self.trouble = Some((t.to_string(), e.clone())),
+        }
+        match state {
             Ok(RemoteTask::Completed) => TaskState::Complete,
             Ok(RemoteTask::Failed(e)) => TaskState::Failed(e),
             Ok(RemoteTask::Running | RemoteTask::NotFound) | Err(_) => TaskState::Running,

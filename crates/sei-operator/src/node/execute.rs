@@ -1,0 +1,122 @@
+//! Stage 4, execute: advances the plan that was already persisted, as far as it goes now.
+
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use kube::ResourceExt;
+use kube::api::Api;
+use sei_api::SeiNode;
+use sei_api::common::NodePhase;
+use sei_api::plan::PlanPhase;
+use sei_planner::executor::{self, Step};
+use sei_planner::names;
+use sei_planner::plan::task;
+use sei_planner::status::{remove_condition, set_condition};
+
+use super::planning::Work;
+use super::runner::{NodeRunner, seid_image};
+use super::{status, token};
+use crate::context::Context;
+use crate::error::Error;
+use crate::sidecar::{SidecarClient, SidecarError};
+
+/// How long a sidecar may stay unreachable before the node says so in a condition: pods
+/// take a few seconds to start, which is not worth a status write.
+pub const UNREACHABLE_GRACE: Duration = Duration::from_secs(20);
+
+/// The condition that reports a sidecar a plan waits on but cannot reach.
+pub const SIDECAR_REACHABLE: &str = "SidecarReachable";
+
+/// Runs the active plan, if there was one before this reconcile.
+pub async fn execute(ctx: &Context, node: &SeiNode, work: &mut Work) -> Result<Option<Step>, Error> {
+    if !work.had_active {
+        return Ok(None);
+    }
+    let token = token::sidecar_token(ctx, node).await?;
+    let sidecar = SidecarClient::new(ctx.sidecar.clone(), work.sidecar_url.clone(), Some(token));
+    let mut plan = work.status.plan.take().expect("an active plan");
+    let init = plan.tasks.iter().any(|t| t.task_type == task::ENSURE_DATA_PVC);
+    let now = work.now.clone();
+    let mut runner =
+        NodeRunner { ctx, node, status: &mut work.status, sidecar, now: now.clone(), trouble: None, reached: false };
+    let step = executor::execute(&mut plan, &mut runner, now.clone()).await;
+    let (trouble, reached) = (runner.trouble.take(), runner.reached);
+    if let Some(phase) = step.phase {
+        work.status.phase = Some(phase);
+        work.status.phase_transition_time = Some(now.clone());
+        // The init plan applied an image: no update plan is needed right after it, unless
+        // the spec moved on meanwhile.
+        if plan.phase == PlanPhase::Complete && init {
+            work.status.current_image = applied_image(ctx, node).await?;
+        }
+        if phase == NodePhase::Failed {
+            let detail = plan.failed_task_detail.as_ref();
+            let what = detail.map(|d| format!("task {}: {}", d.task_type, d.error)).unwrap_or("unknown".into());
+            let message = format!(
+                "plan {} failed at {what}. Fix the cause, then retry with: kubectl annotate seinode {} {}=now",
+                plan.id.as_deref().unwrap_or_default(),
+                node.name_any(),
+                super::guard::RETRY_ANNOTATION
+            );
+            let conditions = work.status.conditions.get_or_insert_with(Vec::new);
+            set_condition(conditions, status::FAILED, "True", "PlanFailed", &message, node.metadata.generation, &now);
+        }
+    }
+    work.status.plan = Some(plan);
+    reachability(ctx, node, work, trouble, reached);
+    Ok(Some(step))
+}
+
+/// The image the operator applied in the node's StatefulSet.
+async fn applied_image(ctx: &Context, node: &SeiNode) -> Result<Option<String>, Error> {
+    let uid = node.uid().unwrap_or_default();
+    if let Some(image) = ctx.memory.get(&uid).applied_image {
+        return Ok(Some(image));
+    }
+    // Applied by another replica or before a restart: ask the API server.
+    let sts: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &node.namespace().unwrap_or_default());
+    Ok(sts.get_opt(&names::statefulset(&node.name_any())).await?.as_ref().and_then(seid_image))
+}
+
+/// Keeps `SidecarReachable` in step with the calls of this reconcile.
+fn reachability(
+    ctx: &Context,
+    node: &SeiNode,
+    work: &mut Work,
+    trouble: Option<(String, SidecarError)>,
+    reached: bool,
+) {
+    let uid = node.uid().unwrap_or_default();
+    let conditions = work.status.conditions.get_or_insert_with(Vec::new);
+    match trouble {
+        Some((task_type, e)) if !reached => {
+            let since = ctx.memory.with(&uid, |n| {
+                let at = n.unreachable.map(|(at, _)| at).unwrap_or_else(Instant::now);
+                n.unreachable = Some((at, e.cause));
+                at
+            });
+            ctx.metrics.sidecar_unreachable(&task_type, e.cause);
+            if since.elapsed() >= UNREACHABLE_GRACE {
+                let message = format!(
+                    "cannot reach the sidecar at {}: {}; task {task_type} waits for it",
+                    e.url,
+                    e.cause.describe()
+                );
+                set_condition(
+                    conditions,
+                    SIDECAR_REACHABLE,
+                    "False",
+                    e.cause.reason(),
+                    &message,
+                    node.metadata.generation,
+                    &work.now,
+                );
+            }
+        }
+        _ if reached => {
+            ctx.memory.with(&uid, |n| n.unreachable = None);
+            remove_condition(conditions, SIDECAR_REACHABLE);
+        }
+        _ => {}
+    }
+}

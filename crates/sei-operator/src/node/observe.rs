@@ -1,0 +1,62 @@
+//! Stage 2, dereference: what the node's spec points at, as the world shows it now — its
+//! label peers (from the watch cache, no API request) and, for a running node, its
+//! sidecar's health.
+
+use kube::ResourceExt;
+use sei_api::SeiNode;
+use sei_api::common::NodePhase;
+use sei_planner::names;
+use sei_planner::status::{Candidate, resolve_label_peers};
+
+use crate::context::Context;
+use crate::metrics::Probe;
+use crate::sidecar::{SidecarClient, SidecarError};
+
+pub struct Seen {
+    /// Pod DNS names of the SeiNodes the label peer sources select.
+    pub peers: Vec<String>,
+    /// The sidecar's base URL.
+    pub sidecar_url: String,
+    /// The health probe of a running node's sidecar.
+    pub health: Option<Result<bool, SidecarError>>,
+}
+
+pub async fn dereference(ctx: &Context, node: &SeiNode) -> Seen {
+    let ns = node.namespace().unwrap_or_default();
+    let sidecar_url = ctx.sidecar_url(&ns, &node.name_any(), names::sidecar_url(node));
+    let running = node.status.as_ref().and_then(|s| s.phase) == Some(NodePhase::Running);
+    let health = if running {
+        // Health is unauthenticated: no token needed.
+        let probe = SidecarClient::new(ctx.sidecar.clone(), sidecar_url.clone(), None).healthz().await;
+        let outcome = match &probe {
+            Ok(true) => Probe::Ready,
+            Ok(false) => Probe::NotReady,
+            Err(_) => Probe::Unreachable,
+        };
+        ctx.metrics.probe(&ns, &node.name_any(), outcome);
+        Some(probe)
+    } else {
+        None
+    };
+    Seen { peers: label_peers(ctx, node), sidecar_url, health }
+}
+
+fn label_peers(ctx: &Context, node: &SeiNode) -> Vec<String> {
+    let sources: Vec<_> = node.spec.peers.iter().flatten().filter_map(|p| p.label.as_ref()).collect();
+    if sources.is_empty() {
+        return Vec::new();
+    }
+    let all = ctx.nodes.state();
+    let empty = Default::default();
+    let own_ns = node.namespace().unwrap_or_default();
+    resolve_label_peers((&node.name_any(), &own_ns), &sources, |ns| {
+        all.iter()
+            .filter(|n| n.metadata.namespace.as_deref() == Some(ns))
+            .map(|n| Candidate {
+                name: n.metadata.name.as_deref().unwrap_or_default(),
+                namespace: n.metadata.namespace.as_deref().unwrap_or_default(),
+                labels: n.metadata.labels.as_ref().unwrap_or(&empty),
+            })
+            .collect()
+    })
+}

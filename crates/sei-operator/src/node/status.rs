@@ -1,0 +1,142 @@
+//! Stage 5, status: the one status write of a reconcile, its events and metrics, and what
+//! the controller does next.
+
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::PostParams;
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::{Resource, ResourceExt};
+use sei_api::common::NodePhase;
+use sei_api::plan::PlanPhase;
+use sei_api::{SeiNode, SeiNodeStatus};
+use sei_planner::executor::{self, Requeue, Step};
+use sei_planner::status::{remove_condition, set_condition};
+
+use super::planning::Work;
+use super::{api, events, seconds_between};
+use crate::context::Context;
+use crate::error::Error;
+
+/// Set when the node's plan failed: why, and how to retry.
+pub const FAILED: &str = "Failed";
+/// Set when a reconcile keeps failing for a reason a person must fix (a missing
+/// permission, a missing kind); removed by the next reconcile that gets through.
+pub const RECONCILE_ERROR: &str = "ReconcileError";
+
+/// How long a Running node without a plan waits before the next check.
+pub const STEADY: Duration = Duration::from_secs(30);
+/// The longest pause between polls of a sidecar that cannot be reached.
+const UNREACHABLE_POLL_CAP: Duration = Duration::from_secs(30);
+
+/// Replaces the node's whole status (PUT to `/status`) at the version it was read: a
+/// concurrent change makes the write fail with a conflict, and fields this status leaves
+/// out are gone (a partial patch once kept a failed plan's details in the next plan).
+pub async fn write(ctx: &Context, node: &SeiNode, status: &SeiNodeStatus) -> Result<SeiNode, Error> {
+    let mut body = node.clone();
+    body.status = Some(status.clone());
+    // Sent as read minus the field owners, which the server keeps when they are absent.
+    body.metadata.managed_fields = None;
+    let written = api(ctx, node).replace_status(&node.name_any(), &PostParams::default(), &body).await?;
+    ctx.own_writes.wrote(&node.resource_version().unwrap_or_default(), written.clone());
+    ctx.metrics.status_written();
+    Ok(written)
+}
+
+/// Writes the status if it changed, publishes what changed, and says when to come back.
+pub async fn flush(ctx: &Context, node: &SeiNode, mut work: Work, step: Option<Step>) -> Result<Action, Error> {
+    let ns = node.namespace().unwrap_or_default();
+    let uid = node.uid().unwrap_or_default();
+    // This reconcile got through: an earlier error that needed a person is gone.
+    if let Some(c) = work.status.conditions.as_mut() {
+        remove_condition(c, RECONCILE_ERROR);
+    }
+    if work.original.conditions.is_none() && work.status.conditions.as_ref().is_some_and(Vec::is_empty) {
+        work.status.conditions = None;
+    }
+    let (original, status) = (&work.original, &work.status);
+    if status != original {
+        write(ctx, node, status).await?;
+        let reference = node.object_ref(&());
+        for event in events::changes(original, status) {
+            // Events are best effort: a lost one must not fail or repeat the reconcile.
+            if let Err(e) = ctx.recorder.publish(&event, &reference).await {
+                tracing::warn!(node = %node.name_any(), reason = %event.reason, error = %e, "cannot publish an event");
+            }
+        }
+        if let Some(to) = status.phase
+            && status.phase != original.phase
+        {
+            let spent = original.phase_transition_time.as_ref().map(|t| seconds_between(t, &work.now));
+            ctx.metrics.transition(&ns, &node.spec.chain_id, original.phase, to, spent);
+        }
+    }
+    let waiting = step.as_ref().and_then(|s| s.transient.clone());
+    log_on_change(ctx, node, &uid, waiting.as_deref());
+    let active = status.plan.as_ref().is_some_and(|p| p.phase == PlanPhase::Active);
+    ctx.metrics.observe(&ns, &node.name_any(), status.phase, active);
+    let transitioned = step.as_ref().is_some_and(|s| s.phase.is_some());
+    let unreachable_for = ctx.memory.get(&uid).unreachable.map(|(at, _)| at.elapsed());
+    Ok(match step.map(|s| s.requeue) {
+        _ if work.new_plan() => Action::requeue(executor::IMMEDIATELY),
+        // Peers may appear without this node changing; a spec change re-plans at once.
+        _ if work.blocked => Action::requeue(STEADY),
+        // A node that just reached Running is probed and its finished plan cleared at once.
+        _ if transitioned => Action::requeue(executor::IMMEDIATELY),
+        _ if status.phase == Some(NodePhase::Running) && !active => Action::requeue(STEADY),
+        // A sidecar that cannot be reached is polled less often the longer it lasts; its
+        // pod becoming ready triggers a reconcile through the StatefulSet anyway.
+        Some(Requeue::After(d)) if unreachable_for.is_some() => {
+            let longer = unreachable_for.unwrap_or_default() / 4;
+            Action::requeue(d.max(longer).min(UNREACHABLE_POLL_CAP))
+        }
+        Some(Requeue::After(d)) => Action::requeue(d),
+        Some(Requeue::Never) => Action::await_change(),
+        None => Action::requeue(STEADY),
+    })
+}
+
+/// One log line when a node starts waiting on something, one when the reason changes and
+/// one when it stops; the attempts in between are counted in the metrics.
+fn log_on_change(ctx: &Context, node: &SeiNode, uid: &str, waiting: Option<&str>) {
+    let key = waiting.map(|w| {
+        // The sidecar error names the URL and cause; the reason is what matters for "changed".
+        match ctx.memory.get(uid).unreachable {
+            Some((_, cause)) => format!("sidecar {}", cause.reason()),
+            None => w.to_string(),
+        }
+    });
+    let before = ctx.memory.with(uid, |n| std::mem::replace(&mut n.logged, key.clone()));
+    if before == key {
+        return;
+    }
+    let (name, ns) = (node.name_any(), node.namespace().unwrap_or_default());
+    match waiting {
+        Some(reason) => tracing::info!(node = %name, namespace = %ns, %reason, "waiting"),
+        None if before.is_some() => tracing::info!(node = %name, namespace = %ns, "no longer waiting"),
+        None => {}
+    }
+}
+
+/// Best effort: a reconcile that fails for a reason a person must fix says so on the node.
+pub async fn report(ctx: &Context, node: &SeiNode, error: &Error, now: Time) {
+    let mut status = node.status.clone().unwrap_or_default();
+    let message = format!("{error}{}", error.hint());
+    let conditions = status.conditions.get_or_insert_with(Vec::new);
+    let reason = error.category().reason();
+    if !set_condition(conditions, RECONCILE_ERROR, "True", reason, &message, node.metadata.generation, &now) {
+        return;
+    }
+    if let Err(e) = write(ctx, node, &status).await {
+        tracing::debug!(node = %node.name_any(), error = %e, "cannot report the error on the node");
+    }
+    let event = Event {
+        type_: EventType::Warning,
+        reason: RECONCILE_ERROR.into(),
+        note: Some(message),
+        action: reason.into(),
+        secondary: None,
+    };
+    let _ = ctx.recorder.publish(&event, &node.object_ref(&())).await;
+}
