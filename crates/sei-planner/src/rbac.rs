@@ -29,8 +29,9 @@ pub fn cluster_role() -> ClusterRole {
             // Import validation reads the bound PV.
             rule(&[""], &["persistentvolumes"], READ),
             // Key validation reads the validator's key Secrets; the sidecar token Secret is
-            // created and kept by the operator.
-            rule(&[""], &["secrets"], &["create", "get", "list", "watch", "patch", "update"]),
+            // created and kept by the operator, and one left by an earlier node of the same
+            // name is deleted.
+            rule(&[""], &["secrets"], &["create", "delete", "get", "list", "watch", "patch", "update"]),
             rule(&["apps"], &["statefulsets"], MANAGE),
             rule(&["batch"], &["jobs"], MANAGE),
             rule(&["gateway.networking.k8s.io"], &["httproutes"], MANAGE),
