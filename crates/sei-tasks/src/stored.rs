@@ -212,8 +212,8 @@ impl StoredTask {
     /// Reads a plan's stored parameters (absent and `null` are `{}`).
     pub fn decode(task: TaskType, params: Option<&Value>) -> Result<StoredTask, StoredError> {
         fn read<T: DeserializeOwned>(task: TaskType, params: Option<&Value>) -> Result<T, StoredError> {
-            let value = params.filter(|p| !p.is_null()).cloned().unwrap_or_else(|| Value::Object(Map::new()));
-            crate::task::decode_value(value).map_err(|m| StoredError { task, message: format!("stored params: {m}") })
+            crate::task::decode(params.cloned())
+                .map_err(|m| StoredError { task, message: format!("stored params: {m}") })
         }
         Ok(match task {
             TaskType::SnapshotRestore => StoredTask::SnapshotRestore(read(task, params)?),

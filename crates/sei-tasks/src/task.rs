@@ -55,12 +55,14 @@ pub(crate) fn decode_value<T: DeserializeOwned>(value: Value) -> Result<T, Strin
     })
 }
 
-/// Decodes `params` (absent and `null` count as `{}`) into `P`.
-fn decode<P: DeserializeOwned>(params: Option<Value>) -> Result<P, String> {
-    decode_value(match params {
-        None | Some(Value::Null) => Value::Object(Map::new()),
-        Some(p) => p,
-    })
+/// Decodes `params` (absent and `null` count as `{}`) into `P`. Only an object is taken:
+/// serde would also fill a struct from an array, by position.
+pub(crate) fn decode<P: DeserializeOwned>(params: Option<Value>) -> Result<P, String> {
+    match params {
+        None | Some(Value::Null) => decode_value(Value::Object(Map::new())),
+        Some(p @ Value::Object(_)) => decode_value(p),
+        Some(_) => Err("params must be a JSON object".into()),
+    }
 }
 
 /// The schema name of one task's `params`, and whether a request must carry them.
@@ -273,7 +275,12 @@ mod tests {
         }
         let err = Task::decode(TaskType::MarkReady, Some(json!({"now": true}))).unwrap_err();
         assert!(err.message.contains("unknown field `now`"), "{err}");
-        assert!(Task::decode(TaskType::MarkReady, Some(json!([1]))).is_err());
+        for not_an_object in [json!([]), json!([1]), json!("x"), json!(1)] {
+            let err = Task::decode(TaskType::MarkReady, Some(not_an_object)).unwrap_err();
+            assert_eq!(err.message, "params must be a JSON object");
+        }
+        let by_position = Task::decode(TaskType::GenerateIdentity, Some(json!(["c", "m"])));
+        assert!(by_position.is_err(), "an array does not fill a struct by position");
         assert_eq!(Task::MarkReady(NoParams {}).params(), None);
     }
 }
