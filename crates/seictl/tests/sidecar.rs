@@ -96,7 +96,11 @@ async fn submissions_are_validated_with_json_errors() {
         (json!({}), 400, "type is required"),
         (json!({"type": "frobnicate"}), 400, "unknown task type: frobnicate"),
         (json!({"type": "mark-ready", "id": "not-a-uuid"}), 400, "task ID must be a valid UUID: \"not-a-uuid\""),
-        (json!({"type": "mark-ready", "params": [1, 2]}), 400, "invalid params for mark-ready: params must be a JSON object"),
+        (
+            json!({"type": "mark-ready", "params": [1, 2]}),
+            400,
+            "invalid params for mark-ready: params must be a JSON object",
+        ),
         (json!({"type": 7}), 400, "invalid request body"),
         (json!({"type": "mark-ready", "parameters": {}}), 400, "unknown field `parameters`"),
         // Parameters are checked against the task's type at submission: a misspelt key, a
