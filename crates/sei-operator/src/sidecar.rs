@@ -1,6 +1,7 @@
-//! The operator's client of a node's sidecar (`/v0` API, bearer token).
+//! The operator's client of a node's sidecar (`/v0` API, bearer token), speaking the
+//! contract's types (`sei-tasks`).
 
-use serde_json::{Value, json};
+use sei_tasks::{ErrorResponse, SubmitResponse, TaskRequest, TaskResult};
 
 use crate::reach::{Cause, PROBE_TIMEOUT, SidecarHttp};
 
@@ -13,15 +14,6 @@ pub struct SidecarError {
     pub message: String,
     pub rejected: bool,
     pub cause: Cause,
-}
-
-/// A task as the sidecar reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RemoteTask {
-    Running,
-    Completed,
-    Failed(String),
-    NotFound,
 }
 
 #[derive(Clone)]
@@ -57,25 +49,28 @@ impl SidecarClient {
         }
     }
 
-    /// Submits a task under `id`. Resubmitting an ID is idempotent on the sidecar.
-    pub async fn submit(&self, id: &str, task_type: &str, params: Option<Value>) -> Result<(), SidecarError> {
-        let mut body = json!({"id": id, "type": task_type});
-        if let Some(p) = params {
-            body["params"] = p;
-        }
+    /// Submits a task. Resubmitting an ID is idempotent on the sidecar.
+    pub async fn submit(&self, request: &TaskRequest) -> Result<(), SidecarError> {
+        let task_type = request.task_type();
         let _permit = self.http.permit().await;
         let resp = self
             .request(reqwest::Method::POST, "/v0/tasks")
-            .json(&body)
+            .json(request)
             .send()
             .await
             .map_err(|e| self.unreachable(e))?;
         let status = resp.status();
         let text = resp.text().await.unwrap_or_default();
-        let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         match status.as_u16() {
-            201 | 202 if answer["id"].as_str().is_some_and(|s| !s.is_empty()) => Ok(()),
-            400 => Err(self.err(format!("rejected {task_type}: {}", answer["error"].as_str().unwrap_or(&text)), true)),
+            // 202 is what the reference's API description promised; accepted alike.
+            201 | 202 => match serde_json::from_str::<SubmitResponse>(&text) {
+                Ok(answer) if !answer.id.is_empty() => Ok(()),
+                _ => Err(self.err(format!("submitting {task_type}: HTTP {status} without a task ID: {text}"), false)),
+            },
+            400 => {
+                let message = serde_json::from_str::<ErrorResponse>(&text).map(|e| e.error).unwrap_or(text);
+                Err(self.err(format!("rejected {task_type}: {message}"), true))
+            }
             code => Err(self.err(
                 format!("submitting {task_type}: HTTP {code}: {}", text.chars().take(300).collect::<String>()),
                 false,
@@ -83,7 +78,8 @@ impl SidecarClient {
         }
     }
 
-    pub async fn task(&self, id: &str) -> Result<RemoteTask, SidecarError> {
+    /// The task `id`, or `None` when the sidecar does not know it (404).
+    pub async fn task(&self, id: &str) -> Result<Option<TaskResult>, SidecarError> {
         let _permit = self.http.permit().await;
         let resp = self
             .request(reqwest::Method::GET, &format!("/v0/tasks/{id}"))
@@ -91,21 +87,8 @@ impl SidecarClient {
             .await
             .map_err(|e| self.unreachable(e))?;
         match resp.status().as_u16() {
-            404 => Ok(RemoteTask::NotFound),
-            200 => {
-                let t: Value = resp.json().await.map_err(|e| self.unreachable(e))?;
-                Ok(match t["status"].as_str() {
-                    Some("completed") => RemoteTask::Completed,
-                    Some("failed") => RemoteTask::Failed(
-                        t["error"]
-                            .as_str()
-                            .filter(|e| !e.is_empty())
-                            .map(String::from)
-                            .unwrap_or_else(|| format!("task {id} failed with unknown error")),
-                    ),
-                    _ => RemoteTask::Running,
-                })
-            }
+            404 => Ok(None),
+            200 => resp.json().await.map(Some).map_err(|e| self.unreachable(e)),
             code => Err(self.err(format!("task {id}: HTTP {code}"), false)),
         }
     }

@@ -262,3 +262,29 @@ fn running_plans() {
     assert_eq!(task_types(&build_running_plan(&steady, true, PLAN).unwrap()), ["mark-ready"]);
     assert!(build_running_plan(&steady, false, PLAN).is_none());
 }
+
+#[test]
+fn every_planned_sidecar_task_reads_back_through_the_contract_and_converts_to_a_request() {
+    let s3 = json!({"s3": {"targetHeight": 100}, "trustPeriod": "168h0m0s", "backfillBlocks": 10});
+    let specs = [
+        json!({"fullNode": {"snapshot": s3}, "peers": [{"static": {"addresses": ["a@1.2.3.4:26656"]}}]}),
+        json!({"replayer": {"snapshot": {"s3": {"targetHeight": 200}, "bootstrapImage": "sei:v1"}},
+               "peers": [{"ec2Tags": {"region": "eu-central-1", "tags": {"Chain": "pacific-1"}}}]}),
+        json!({"archive": {"snapshotGeneration": {"tendermint": {"keepRecent": 5, "publish": {}}}}}),
+        json!({"validator": {"genesisCeremony": {"chainId": "new-1", "stakingAmount": "10usei", "accountBalance": "100usei", "index": 0}}}),
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    for spec in specs {
+        let plan = build_init_plan(&node(spec.clone()), PLAN).unwrap();
+        for t in &plan.tasks {
+            let Ok(kind) = t.task_type.parse::<sei_tasks::TaskType>() else { continue };
+            let stored = sei_tasks::StoredTask::decode(kind, t.params.as_ref())
+                .unwrap_or_else(|e| panic!("{spec}: {}: {e}", t.task_type));
+            assert_eq!(Some(stored.params()), t.params, "{}: stored form written back unchanged", t.task_type);
+            let request = stored.to_request(t.id.clone()).unwrap_or_else(|e| panic!("{spec}: {e}"));
+            assert_eq!(request.id.as_deref(), Some(t.id.as_str()));
+            seen.insert(kind);
+        }
+    }
+    assert!(seen.len() >= 12, "{seen:?}");
+}

@@ -2,120 +2,40 @@
 //! authentication on the task endpoints.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use sei_tasks::{
+    ErrorResponse, NodeIdResponse, NodeStatus, SUBMISSION_HEADER, StatusResponse, SubmitResponse, TaskRequest,
+    TaskResult,
+};
 use subtle::ConstantTimeEq;
 
-use crate::engine::{Engine, SubmitError, Submitted};
-use crate::store::{Status, TaskRecord};
+use crate::engine::{Engine, SubmitError};
 
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 1 << 20;
 
+/// Longest a liveness probe waits for the store before answering 503.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({"error": message.into()}))).into_response()
-}
-
-/// A task as the API shows it.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TaskResult {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub task_type: String,
-    /// `running`, `completed` or `failed`.
-    pub status: String,
-    /// Execution attempt, from 1; a resubmitted failed task runs again with run + 1.
-    pub run: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub params: Option<Value>,
-    #[serde(skip_serializing_if = "String::is_empty", default)]
-    pub error: String,
-    pub submitted_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub completed_at: Option<String>,
-}
-
-impl From<TaskRecord> for TaskResult {
-    fn from(r: TaskRecord) -> Self {
-        TaskResult {
-            id: r.id,
-            task_type: r.task_type,
-            status: r.status.as_str().into(),
-            run: r.run,
-            params: r.params,
-            error: r.error,
-            submitted_at: r.submitted_at,
-            completed_at: r.completed_at,
-        }
-    }
-}
-
-/// A task submission.
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct TaskRequest {
-    /// Caller-chosen UUID; a random one when absent. Resubmitting an ID is idempotent.
-    #[serde(default)]
-    id: Option<String>,
-    /// Task type, e.g. `config-apply`.
-    #[serde(default, rename = "type")]
-    task_type: String,
-    /// Task parameters (an object).
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    params: Option<Value>,
-}
-
-/// An error: every failure answers with one.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ErrorResponse {
-    pub error: String,
-}
-
-/// The answer to a submission.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct SubmitResponse {
-    pub id: String,
-    /// Present (true) when a failed task was started again.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rerun: Option<bool>,
-    /// Present (true) when the ID existed and nothing was started.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deduplicated: Option<bool>,
-    /// With `deduplicated`: the existing task's status.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-}
-
-/// Lifecycle of the node as the sidecar sees it.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct StatusResponse {
-    /// `Initializing` until `mark-ready` completes, then `Ready` (kept across restarts).
-    pub status: String,
-}
-
-/// The node's CometBFT ID.
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct NodeIdResponse {
-    pub node_id: String,
+    (status, Json(ErrorResponse::new(message))).into_response()
 }
 
 #[utoipa::path(get, path = "/v0/livez", tag = "health",
     responses((status = 200, description = "The task store answers"), (status = 503, body = ErrorResponse)))]
 async fn livez(State(engine): State<Arc<Engine>>) -> Response {
-    match engine.store().ping() {
-        Ok(()) => StatusCode::OK.into_response(),
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    match tokio::time::timeout(PROBE_TIMEOUT, engine.store().probe()).await {
+        Ok(Ok(())) => StatusCode::OK.into_response(),
+        Ok(Err(e)) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, format!("task store: no answer within {PROBE_TIMEOUT:?}")),
     }
 }
 
@@ -127,7 +47,7 @@ async fn healthz(State(engine): State<Arc<Engine>>) -> StatusCode {
 
 #[utoipa::path(get, path = "/v0/status", tag = "health", responses((status = 200, body = StatusResponse)))]
 async fn status(State(engine): State<Arc<Engine>>) -> Json<StatusResponse> {
-    Json(StatusResponse { status: if engine.is_ready() { "Ready" } else { "Initializing" }.into() })
+    Json(StatusResponse { status: if engine.is_ready() { NodeStatus::Ready } else { NodeStatus::Initializing } })
 }
 
 #[utoipa::path(get, path = "/v0/metrics", tag = "health",
@@ -145,7 +65,8 @@ async fn metrics(State(engine): State<Arc<Engine>>) -> Response {
     responses((status = 200, body = NodeIdResponse), (status = 500, body = ErrorResponse)))]
 async fn node_id(State(engine): State<Arc<Engine>>) -> Response {
     let path = engine.settings().home.join("config/node_key.json");
-    let text = match std::fs::read_to_string(&path) {
+    let read = tokio::fs::read_to_string(&path).await;
+    let text = match read {
         Ok(t) => t,
         Err(_) => {
             return error(
@@ -162,37 +83,30 @@ async fn node_id(State(engine): State<Arc<Engine>>) -> Response {
 
 #[utoipa::path(post, path = "/v0/tasks", tag = "tasks", request_body = TaskRequest, security(("bearer" = [])),
     responses(
-        (status = 201, description = "Started (or a failed task started again)", body = SubmitResponse),
-        (status = 202, description = "The ID exists: nothing started", body = SubmitResponse),
-        (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
-        (status = 413, body = ErrorResponse), (status = 500, body = ErrorResponse)))]
+        (status = 201, description = "Accepted: started, a failed task started again, or the ID already running or completed (nothing started)",
+            body = SubmitResponse,
+            headers(("sei-task-submission" = String, description = "What the submission did: `started`, `rerun` or `deduplicated`"))),
+        (status = 400, description = "Not JSON, no or unknown `type`, `params` that do not fit the type (unknown key, missing required field, wrong type), or an ID that is not a UUID", body = ErrorResponse),
+        (status = 401, body = ErrorResponse), (status = 413, body = ErrorResponse), (status = 500, body = ErrorResponse)))]
 async fn submit(State(engine): State<Arc<Engine>>, body: Result<axum::body::Bytes, BytesRejection>) -> Response {
     // Any content type is accepted (the reference's clients do not all send one).
     let body = match body {
         Ok(b) => b,
         Err(e) => return error(StatusCode::PAYLOAD_TOO_LARGE, e.body_text()),
     };
-    let req: TaskRequest = match serde_json::from_slice(&body) {
+    let request = match TaskRequest::from_json(&body) {
         Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid request body: {e}")),
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    match engine.submit(req.id, &req.task_type, req.params) {
-        Ok((id, outcome)) => {
-            let mut body = SubmitResponse { id, rerun: None, deduplicated: None, status: None };
-            let code = match outcome {
-                Submitted::Started => StatusCode::CREATED,
-                Submitted::Rerun => {
-                    body.rerun = Some(true);
-                    StatusCode::CREATED
-                }
-                Submitted::Existing(status) => {
-                    body.deduplicated = Some(true);
-                    body.status = Some(status.as_str().into());
-                    StatusCode::ACCEPTED
-                }
-            };
-            (code, Json(body)).into_response()
-        }
+    match engine.submit(request).await {
+        // 201 for every accepted submission, as the reference answers; what happened is
+        // in a header a strict client can ignore.
+        Ok((id, outcome)) => (
+            StatusCode::CREATED,
+            [(HeaderName::from_static(SUBMISSION_HEADER), HeaderValue::from_static(outcome.as_str()))],
+            Json(SubmitResponse { id }),
+        )
+            .into_response(),
         Err(SubmitError::Store(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("persist task: {e}")),
         Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
     }
@@ -201,7 +115,7 @@ async fn submit(State(engine): State<Arc<Engine>>, body: Result<axum::body::Byte
 #[utoipa::path(get, path = "/v0/tasks", tag = "tasks", security(("bearer" = [])),
     responses((status = 200, description = "The 100 newest tasks", body = [TaskResult]), (status = 401, body = ErrorResponse)))]
 async fn list(State(engine): State<Arc<Engine>>) -> Response {
-    match engine.store().list(100) {
+    match engine.store().list(100).await {
         Ok(records) => Json(records.into_iter().map(TaskResult::from).collect::<Vec<_>>()).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
@@ -211,7 +125,7 @@ async fn list(State(engine): State<Arc<Engine>>) -> Response {
     params(("id" = String, Path, description = "Task ID")),
     responses((status = 200, body = TaskResult), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 async fn get_task(State(engine): State<Arc<Engine>>, Path(id): Path<String>) -> Response {
-    match engine.store().get(&id) {
+    match engine.store().get(&id).await {
         Ok(Some(r)) => Json(TaskResult::from(r)).into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, "task not found"),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -223,7 +137,7 @@ async fn get_task(State(engine): State<Arc<Engine>>, Path(id): Path<String>) -> 
     responses((status = 204, description = "Deleted; a running task is cancelled first"),
         (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 async fn delete_task(State(engine): State<Arc<Engine>>, Path(id): Path<String>) -> Response {
-    match engine.delete(&id) {
+    match engine.delete(&id).await {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => error(StatusCode::NOT_FOUND, "task not found"),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -272,12 +186,6 @@ pub fn router(engine: Arc<Engine>) -> Router {
             std::time::Duration::from_secs(30),
         ))
         .with_state(engine)
-}
-
-impl Status {
-    pub fn is_terminal(self) -> bool {
-        self != Status::Running
-    }
 }
 
 /// The API description, generated from the handlers above.

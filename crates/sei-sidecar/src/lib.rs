@@ -1,9 +1,9 @@
 //! The node sidecar, run as `seictl serve` beside each `seid`: an HTTP task server the
 //! operator drives to place genesis, render config, manage keys and report readiness.
 //!
-//! Beyond the reference: task endpoints need a bearer token, readiness survives restarts,
-//! `DELETE` cancels a running task, resubmitting an ID says it was deduplicated, and every
-//! error is JSON naming the problem.
+//! Beyond the reference: task endpoints need a bearer token, task parameters are checked
+//! at submission against the contract's types (`sei-tasks`), readiness survives restarts,
+//! `DELETE` cancels a running task, and every error is JSON naming the problem.
 
 mod api;
 pub mod cosmos;
@@ -22,7 +22,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use api::{ApiDoc, MAX_BODY, TaskResult, openapi_json, router};
+pub use api::{ApiDoc, MAX_BODY, openapi_json, router};
 pub use engine::Engine;
 pub use settings::{Settings, SettingsError};
 pub use tokio_util::sync::CancellationToken;
@@ -80,10 +80,15 @@ fn prepare_home(settings: &Settings) -> Result<(), ServeError> {
 
 /// Prepares the home, opens the store, resumes interrupted tasks and builds the HTTP app.
 /// `root` cancels every task.
-pub fn build(settings: Settings, root: CancellationToken) -> Result<(Arc<Engine>, axum::Router), ServeError> {
-    prepare_home(&settings)?;
-    let store = store::Store::open(&settings.home.join("sidecar.db"))?;
-    let engine = Engine::start(store, Arc::new(settings), root)?;
+pub async fn build(settings: Settings, root: CancellationToken) -> Result<(Arc<Engine>, axum::Router), ServeError> {
+    let (settings, store) = tokio::task::spawn_blocking(move || {
+        prepare_home(&settings)?;
+        let store = store::Store::open(&settings.home.join("sidecar.db"))?;
+        Ok::<_, ServeError>((settings, store))
+    })
+    .await
+    .map_err(|e| ServeError::Serve(std::io::Error::other(e)))??;
+    let engine = Engine::start(store, Arc::new(settings), root).await?;
     Ok((engine.clone(), router(engine)))
 }
 
@@ -91,7 +96,7 @@ pub fn build(settings: Settings, root: CancellationToken) -> Result<(Arc<Engine>
 /// store on shutdown and resume at the next start.
 pub async fn serve(settings: Settings, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
     let root = CancellationToken::new();
-    let (engine, app) = build(settings, root.clone())?;
+    let (engine, app) = build(settings, root.clone()).await?;
     let settings = engine.settings().clone();
     let addr = format!("{}:{}", settings.bind, settings.port);
     let listener =

@@ -2,35 +2,19 @@
 //! reference sidecar's (`task_results`, `PRAGMA user_version` 3), plus one table of ours
 //! for state that must survive restarts (readiness).
 
-use std::path::Path;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use sei_tasks::{TaskResult, TaskStatus};
 use serde_json::Value;
 
-/// Lifecycle of a task record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    Running,
-    Completed,
-    Failed,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Running => "running",
-            Status::Completed => "completed",
-            Status::Failed => "failed",
-        }
-    }
-
-    fn parse(s: &str) -> Status {
-        match s {
-            "completed" => Status::Completed,
-            "failed" => Status::Failed,
-            _ => Status::Running,
-        }
+fn parse_status(s: &str) -> TaskStatus {
+    match s {
+        "completed" => TaskStatus::Completed,
+        "failed" => TaskStatus::Failed,
+        _ => TaskStatus::Running,
     }
 }
 
@@ -39,7 +23,7 @@ impl Status {
 pub struct TaskRecord {
     pub id: String,
     pub task_type: String,
-    pub status: Status,
+    pub status: TaskStatus,
     pub run: i64,
     pub params: Option<Value>,
     pub error: String,
@@ -48,17 +32,43 @@ pub struct TaskRecord {
     pub completed_at: Option<String>,
 }
 
+impl From<TaskRecord> for TaskResult {
+    fn from(r: TaskRecord) -> Self {
+        TaskResult {
+            id: r.id,
+            task_type: r.task_type,
+            status: r.status,
+            run: r.run,
+            params: r.params,
+            error: r.error,
+            submitted_at: r.submitted_at,
+            completed_at: r.completed_at,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
-#[error("task store: {0}")]
-pub struct StoreError(#[from] rusqlite::Error);
+pub enum StoreError {
+    #[error("task store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("task store: {0}")]
+    Worker(String),
+}
 
 /// The schema version written by the reference; ours adds version 4.
 const REFERENCE_VERSION: i64 = 3;
 const VERSION: i64 = 4;
 
+/// The store. Every call runs on the blocking thread pool (SQLite blocks, up to its 5 s
+/// busy timeout, and fsyncs), never on the async runtime's threads.
+#[derive(Clone)]
 pub struct Store {
-    conn: Mutex<Connection>,
+    conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
 }
+
+/// How long the liveness probe waits for a lock held by another connection.
+const PROBE_BUSY_TIMEOUT: Duration = Duration::from_millis(500);
 
 impl Store {
     /// Opens (creating if needed) the store and brings its schema up to date. Databases
@@ -103,26 +113,47 @@ impl Store {
                  COMMIT;",
             )?;
         }
-        Ok(Store { conn: Mutex::new(conn) })
+        Ok(Store { conn: Arc::new(Mutex::new(conn)), path: path.to_path_buf() })
     }
 
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    /// Runs `f` on the store's connection, on the blocking pool.
+    async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        let job = tokio::task::spawn_blocking(move || {
+            let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&conn)
+        });
+        Ok(job.await.map_err(|e| StoreError::Worker(e.to_string()))??)
     }
 
-    /// Liveness: a trivial query.
-    pub fn ping(&self) -> Result<(), StoreError> {
-        self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
-        Ok(())
+    /// Liveness: reads the schema through a connection of its own, opened for the probe,
+    /// so that it never waits behind the store's queries (a WAL reader is not blocked by a
+    /// writer) and notices a file or volume that went away or is no database any more.
+    pub async fn probe(&self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let job = tokio::task::spawn_blocking(move || -> rusqlite::Result<()> {
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let conn = Connection::open_with_flags(&path, flags)?;
+            conn.busy_timeout(PROBE_BUSY_TIMEOUT)?;
+            conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+        });
+        Ok(job.await.map_err(|e| StoreError::Worker(e.to_string()))??)
     }
 
-    pub fn put(&self, r: &TaskRecord) -> Result<(), StoreError> {
-        let params = r.params.as_ref().map(Value::to_string).unwrap_or_else(|| "null".into());
-        self.conn().execute(
-            "INSERT OR REPLACE INTO task_results (id, type, status, params, error, submitted_at, completed_at, run)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![r.id, r.task_type, r.status.as_str(), params, r.error, r.submitted_at, r.completed_at, r.run],
-        )?;
+    pub async fn put(&self, r: TaskRecord) -> Result<(), StoreError> {
+        self.call(move |conn| {
+            let params = r.params.as_ref().map(Value::to_string).unwrap_or_else(|| "null".into());
+            conn.execute(
+                "INSERT OR REPLACE INTO task_results (id, type, status, params, error, submitted_at, completed_at, run)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![r.id, r.task_type, r.status.as_str(), params, r.error, r.submitted_at, r.completed_at, r.run],
+            )
+        })
+        .await?;
         Ok(())
     }
 
@@ -131,7 +162,7 @@ impl Store {
         Ok(TaskRecord {
             id: row.get(0)?,
             task_type: row.get(1)?,
-            status: Status::parse(&row.get::<_, String>(2)?),
+            status: parse_status(&row.get::<_, String>(2)?),
             params: params.and_then(|p| serde_json::from_str(&p).ok()).filter(|v: &Value| !v.is_null()),
             error: row.get(4)?,
             submitted_at: row.get(5)?,
@@ -142,48 +173,66 @@ impl Store {
 
     const COLUMNS: &'static str = "id, type, status, params, error, submitted_at, completed_at, run";
 
-    pub fn get(&self, id: &str) -> Result<Option<TaskRecord>, StoreError> {
-        let sql = format!("SELECT {} FROM task_results WHERE id = ?1", Self::COLUMNS);
-        Ok(self.conn().query_row(&sql, [id], Self::row).optional()?)
+    pub async fn get(&self, id: &str) -> Result<Option<TaskRecord>, StoreError> {
+        let id = id.to_string();
+        self.call(move |conn| {
+            let sql = format!("SELECT {} FROM task_results WHERE id = ?1", Self::COLUMNS);
+            conn.query_row(&sql, [id], Self::row).optional()
+        })
+        .await
     }
 
     /// Newest first, at most `limit`.
-    pub fn list(&self, limit: usize) -> Result<Vec<TaskRecord>, StoreError> {
-        let sql = format!("SELECT {} FROM task_results ORDER BY submitted_at DESC LIMIT ?1", Self::COLUMNS);
-        let conn = self.conn();
-        let mut stmt = conn.prepare(&sql)?;
-        let rows = stmt.query_map([limit as i64], Self::row)?.collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+    pub async fn list(&self, limit: usize) -> Result<Vec<TaskRecord>, StoreError> {
+        self.call(move |conn| {
+            let sql = format!("SELECT {} FROM task_results ORDER BY submitted_at DESC LIMIT ?1", Self::COLUMNS);
+            let mut stmt = conn.prepare(&sql)?;
+            stmt.query_map([limit as i64], Self::row)?.collect()
+        })
+        .await
     }
 
-    pub fn running(&self) -> Result<Vec<TaskRecord>, StoreError> {
-        let sql = format!("SELECT {} FROM task_results WHERE status = 'running'", Self::COLUMNS);
-        let conn = self.conn();
-        let mut stmt = conn.prepare(&sql)?;
-        let rows = stmt.query_map([], Self::row)?.collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+    pub async fn running(&self) -> Result<Vec<TaskRecord>, StoreError> {
+        self.call(|conn| {
+            let sql = format!("SELECT {} FROM task_results WHERE status = 'running'", Self::COLUMNS);
+            let mut stmt = conn.prepare(&sql)?;
+            stmt.query_map([], Self::row)?.collect()
+        })
+        .await
     }
 
     /// True if a row was deleted.
-    pub fn delete(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.conn().execute("DELETE FROM task_results WHERE id = ?1", [id])? > 0)
+    pub async fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.call(move |conn| Ok(conn.execute("DELETE FROM task_results WHERE id = ?1", [id])? > 0)).await
     }
 
     /// Keeps the newest `keep` finished records; running ones are never pruned.
-    pub fn prune(&self, keep: usize) -> Result<usize, StoreError> {
-        Ok(self.conn().execute(
-            "DELETE FROM task_results WHERE status != 'running' AND id NOT IN (
-                 SELECT id FROM task_results WHERE status != 'running' ORDER BY submitted_at DESC LIMIT ?1)",
-            [keep as i64],
-        )?)
+    pub async fn prune(&self, keep: usize) -> Result<usize, StoreError> {
+        self.call(move |conn| {
+            conn.execute(
+                "DELETE FROM task_results WHERE status != 'running' AND id NOT IN (
+                     SELECT id FROM task_results WHERE status != 'running' ORDER BY submitted_at DESC LIMIT ?1)",
+                [keep as i64],
+            )
+        })
+        .await
     }
 
-    pub fn state(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.conn().query_row("SELECT value FROM sidecar_state WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    pub async fn state(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let key = key.to_string();
+        self.call(move |conn| {
+            conn.query_row("SELECT value FROM sidecar_state WHERE key = ?1", [key], |r| r.get(0)).optional()
+        })
+        .await
     }
 
-    pub fn set_state(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.conn().execute("INSERT OR REPLACE INTO sidecar_state (key, value) VALUES (?1, ?2)", [key, value])?;
+    pub async fn set_state(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let (key, value) = (key.to_string(), value.to_string());
+        self.call(move |conn| {
+            conn.execute("INSERT OR REPLACE INTO sidecar_state (key, value) VALUES (?1, ?2)", [key, value])
+        })
+        .await?;
         Ok(())
     }
 }
@@ -192,8 +241,8 @@ impl Store {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_store_of_the_reference_at_schema_2_is_migrated() {
+    #[tokio::test]
+    async fn a_store_of_the_reference_at_schema_2_is_migrated() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sidecar.db");
         {
@@ -207,22 +256,22 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        let r = store.get("a").unwrap().unwrap();
-        assert_eq!((r.run, r.status), (1, Status::Completed));
-        store.set_state("ready", "true").unwrap();
+        let r = store.get("a").await.unwrap().unwrap();
+        assert_eq!((r.run, r.status), (1, TaskStatus::Completed));
+        store.set_state("ready", "true").await.unwrap();
         drop(store);
         let again = Store::open(&path).unwrap();
-        assert_eq!(again.state("ready").unwrap().as_deref(), Some("true"));
+        assert_eq!(again.state("ready").await.unwrap().as_deref(), Some("true"));
     }
 
-    #[test]
-    fn pruning_keeps_the_newest_finished_and_every_running_task() {
+    #[tokio::test]
+    async fn pruning_keeps_the_newest_finished_and_every_running_task() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("s.db")).unwrap();
         for i in 0..5 {
-            let status = if i == 0 { Status::Running } else { Status::Completed };
+            let status = if i == 0 { TaskStatus::Running } else { TaskStatus::Completed };
             store
-                .put(&TaskRecord {
+                .put(TaskRecord {
                     id: format!("t{i}"),
                     task_type: "mark-ready".into(),
                     status,
@@ -232,10 +281,11 @@ mod tests {
                     submitted_at: format!("2026-01-01T00:00:0{i}Z"),
                     completed_at: None,
                 })
+                .await
                 .unwrap();
         }
-        assert_eq!(store.prune(2).unwrap(), 2);
-        let ids: Vec<String> = store.list(10).unwrap().into_iter().map(|r| r.id).collect();
+        assert_eq!(store.prune(2).await.unwrap(), 2);
+        let ids: Vec<String> = store.list(10).await.unwrap().into_iter().map(|r| r.id).collect();
         assert_eq!(ids, ["t4", "t3", "t0"]);
     }
 }

@@ -96,8 +96,33 @@ async fn submissions_are_validated_with_json_errors() {
         (json!({}), 400, "type is required"),
         (json!({"type": "frobnicate"}), 400, "unknown task type: frobnicate"),
         (json!({"type": "mark-ready", "id": "not-a-uuid"}), 400, "task ID must be a valid UUID: \"not-a-uuid\""),
-        (json!({"type": "mark-ready", "params": [1, 2]}), 400, "params must be a JSON object"),
+        (
+            json!({"type": "mark-ready", "params": [1, 2]}),
+            400,
+            "invalid params for mark-ready: params must be a JSON object",
+        ),
         (json!({"type": 7}), 400, "invalid request body"),
+        (json!({"type": "mark-ready", "parameters": {}}), 400, "unknown field `parameters`"),
+        // Parameters are checked against the task's type at submission: a misspelt key, a
+        // missing required field or a wrong type is refused, naming the key.
+        (
+            json!({"type": "snapshot-restore", "params": {"targetHeigth": 100}}),
+            400,
+            "invalid params for snapshot-restore: unknown field `targetHeigth`, expected `targetHeight`",
+        ),
+        (json!({"type": "generate-identity", "params": {"chainId": "c"}}), 400, "missing field `moniker`"),
+        (json!({"type": "generate-identity", "params": {"chainId": 5, "moniker": "m"}}), 400, "chainId: invalid type"),
+        (
+            json!({"type": "config-apply", "params": {"mode": "full", "overrides": {"mempool.size": 5}}}),
+            400,
+            "overrides.mempool.size: invalid type: integer `5`, expected a string",
+        ),
+        (
+            json!({"type": "discover-peers", "params": {"sources": [{"type": "static", "adresses": ["a@b:1"]}]}}),
+            400,
+            "sources[0]: unknown field `adresses`",
+        ),
+        (json!({"type": "mark-ready", "params": {"now": true}}), 400, "unknown field `now`"),
     ] {
         let (status, resp) = s.submit(body.clone()).await;
         assert_eq!(status, code, "{body}");
@@ -112,6 +137,16 @@ async fn submissions_are_validated_with_json_errors() {
     // No content type: accepted, as by the reference.
     let r = s.http.post(s.url("/v0/tasks")).bearer_auth(TOKEN).body(r#"{"type":"mark-ready"}"#).send().await.unwrap();
     assert_eq!(r.status(), 201);
+    // What the reference operator sends is accepted: explicit zero values, no params.
+    for body in [
+        json!({"type": "config-apply", "params": {"mode": "full", "incremental": false, "targetVersion": 0}}),
+        json!({"type": "snapshot-upload"}),
+        json!({"type": "mark-ready", "params": null}),
+        json!({"type": "mark-ready", "params": {}}),
+    ] {
+        let (code, resp) = s.submit(body.clone()).await;
+        assert_eq!(code, 201, "{body}: {resp}");
+    }
     // A fresh client: the server closes the connection after refusing the body.
     let big = format!("{{\"type\":\"mark-ready\",\"params\":{{\"x\":\"{}\"}}}}", "a".repeat(2 << 20));
     let r = reqwest::Client::new()
@@ -134,30 +169,31 @@ async fn submissions_are_validated_with_json_errors() {
 }
 
 #[tokio::test]
-async fn resubmitting_an_id_is_idempotent_and_says_so_and_a_failed_task_reruns() {
+async fn resubmitting_an_id_is_idempotent_and_says_so_in_a_header_and_a_failed_task_reruns() {
     let s = Sidecar::start(RPC_NOWHERE).await;
     let id = "11111111-2222-4333-8444-555555555555";
-    let (code, body) = s.submit(json!({"id": id, "type": "mark-ready"})).await;
-    assert_eq!((code.as_u16(), body["id"].as_str()), (201, Some(id)));
+    let (code, said, body) = s.submit_saying(json!({"id": id, "type": "mark-ready"})).await;
+    assert_eq!((code.as_u16(), said.as_deref(), body), (201, Some("started"), json!({"id": id})));
     let done = s.finished(id).await;
     assert_eq!((done["status"].as_str(), done["run"].as_i64()), (Some("completed"), Some(1)));
-    let (code, body) = s.submit(json!({"id": id, "type": "mark-ready"})).await;
-    assert_eq!(code, 202);
-    assert_eq!(body, json!({"id": id, "deduplicated": true, "status": "completed"}));
+    // As the reference: 201 and exactly {"id"} for every accepted submission.
+    let (code, said, body) = s.submit_saying(json!({"id": id, "type": "mark-ready"})).await;
+    assert_eq!((code.as_u16(), said.as_deref(), body), (201, Some("deduplicated"), json!({"id": id})));
 
-    // A task that fails on its parameters, then succeeds when resubmitted with good ones.
+    // A task that fails, then succeeds when resubmitted with good parameters.
     let id = "aaaaaaaa-2222-4333-8444-555555555555";
-    let (code, _) = s.submit(json!({"id": id, "type": "generate-identity", "params": {"chainId": 5}})).await;
+    let (code, _, _) = s.submit_saying(json!({"id": id, "type": "config-apply", "params": {"mode": "observer"}})).await;
     assert_eq!(code, 201);
     let failed = s.finished(id).await;
     assert_eq!(failed["status"], "failed");
-    assert!(failed["error"].as_str().unwrap().starts_with("generate-identity: parsing params:"), "{failed}");
-    let (code, body) = s
-        .submit(json!({"id": id, "type": "generate-identity", "params": {"chainId": "pacific-1", "moniker": "n0"}}))
-        .await;
-    assert_eq!((code.as_u16(), body["rerun"].as_bool()), (201, Some(true)));
+    assert!(failed["error"].as_str().unwrap().starts_with("config-apply: "), "{failed}");
+    assert_eq!(failed["params"], json!({"mode": "observer"}));
+    let (code, said, body) =
+        s.submit_saying(json!({"id": id, "type": "config-apply", "params": {"mode": "full"}})).await;
+    assert_eq!((code.as_u16(), said.as_deref(), body), (201, Some("rerun"), json!({"id": id})));
     let ok = s.finished(id).await;
     assert_eq!((ok["status"].as_str(), ok["run"].as_i64()), (Some("completed"), Some(2)), "{ok}");
+    assert_eq!(ok["params"], json!({"mode": "full"}));
 
     let list: Value = s.http.get(s.url("/v0/tasks")).bearer_auth(TOKEN).send().await.unwrap().json().await.unwrap();
     assert_eq!(list.as_array().unwrap().len(), 2);
@@ -243,8 +279,6 @@ async fn config_tasks_render_validate_patch_and_reload() {
 
     let t = s.run("config-apply", json!({"mode": "full", "overrides": {"mempool.size": "12abc"}})).await;
     assert!(t["error"].as_str().unwrap().contains(r#""mempool.size"="12abc""#), "{t}");
-    let t = s.run("config-apply", json!({"mode": "full", "overrides": {"mempool.size": 5}})).await;
-    assert!(t["error"].as_str().unwrap().contains("parsing params"), "numbers must be strings: {t}");
     let t = s.run("config-apply", json!({"mode": "full", "overrides": {"logging.format": "xml"}})).await;
     let error = t["error"].as_str().unwrap();
     let json_part = &error[error.find('[').unwrap()..];
@@ -310,7 +344,7 @@ async fn genesis_and_identity_tasks_write_verifiable_files() {
     assert_eq!(digest, "d7ce8349b9e26573951c8c19afe018ee721cddcedb2d5a8df6f712ecbccc3428");
     assert!(s.home.join(".sei-sidecar-genesis-done").exists());
 
-    let t = s.run("generate-identity", json!({"chainId": "pacific-1"})).await;
+    let t = s.run("generate-identity", json!({"chainId": "pacific-1", "moniker": ""})).await;
     assert!(t["error"].as_str().unwrap().contains("moniker are required"));
     assert_eq!(
         s.run("generate-identity", json!({"chainId": "pacific-1", "moniker": "node-0"})).await["status"],
@@ -356,14 +390,19 @@ async fn await_condition_validates_and_waits_for_the_height() {
     let sim = SeidSimulator::start("0000000000000000000000000000000000000001").await.unwrap();
     sim.set_height(10);
     let s = Sidecar::start(&sim.url()).await;
+    // Unknown conditions and actions are refused at submission (the reference found an
+    // unknown action only once the height was reached).
     for (params, message) in [
-        (json!({"condition": "time"}), "unsupported condition"),
-        (json!({"condition": "height"}), "targetHeight must be > 0"),
-        (json!({"condition": "height", "targetHeight": 5, "action": "REBOOT"}), "unsupported action"),
+        (json!({"condition": "time", "targetHeight": 5}), "unknown variant `time`, expected `height`"),
+        (json!({"condition": "height"}), "missing field `targetHeight`"),
+        (json!({"condition": "height", "targetHeight": 5, "action": "REBOOT"}), "unknown variant `REBOOT`"),
     ] {
-        let t = s.run("await-condition", params.clone()).await;
-        assert!(t["error"].as_str().unwrap().contains(message), "{params}: {t}");
+        let (code, body) = s.submit(json!({"type": "await-condition", "params": params})).await;
+        assert_eq!(code, 400, "{params}");
+        assert!(body["error"].as_str().unwrap().contains(message), "{params}: {body}");
     }
+    let t = s.run("await-condition", json!({"condition": "height", "targetHeight": 0})).await;
+    assert!(t["error"].as_str().unwrap().contains("targetHeight must be > 0"), "{t}");
     assert_eq!(
         s.run("await-condition", json!({"condition": "height", "targetHeight": 10})).await["status"],
         "completed"

@@ -63,7 +63,10 @@ async fn running_instances_with_every_tag_become_peers_by_their_node_id() {
         error.contains("no reachable running instance tagged ChainIdentifier=atlantic-2 in eu-central-1 (0 found)"),
         "{error}"
     );
-    // Missing region or tags are refused before any request.
-    let t = s.run("discover-peers", json!({"sources": [{"type": "ec2Tags", "tags": {"a": "b"}}]})).await;
+    // Missing region or tags are refused before any request: at submission when absent,
+    // by the task when empty.
+    let e = s.refused("discover-peers", json!({"sources": [{"type": "ec2Tags", "tags": {"a": "b"}}]})).await;
+    assert!(e.contains("missing field `region`"), "{e}");
+    let t = s.run("discover-peers", json!({"sources": [{"type": "ec2Tags", "region": "", "tags": {"a": "b"}}]})).await;
     assert!(t["error"].as_str().unwrap().contains("region and tags are required"), "{t}");
 }

@@ -149,7 +149,9 @@ async fn snapshot_upload_publishes_the_second_newest_snapshot_once() {
     assert_eq!(code, 201);
     let key = "pacific-1/state-sync/100.tar.gz";
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while object(&s3, SNAPSHOTS, "pacific-1/state-sync/latest.txt").is_none() {
+    // The state file is written last, after `latest.txt`.
+    let state_file = s.home.join(".sei-sidecar-last-upload.json");
+    while object(&s3, SNAPSHOTS, "pacific-1/state-sync/latest.txt").is_none() || !state_file.exists() {
         assert!(std::time::Instant::now() < deadline, "nothing uploaded");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
@@ -228,7 +230,9 @@ async fn upload_file_ships_files_under_the_home_only() {
     assert_eq!(object(&s3, "artifacts", "runs/1/report.json").unwrap(), b"{\"ok\":true}");
     let t = s.run("upload-file", params(Path::new("/etc/hostname"))).await;
     assert!(t["error"].as_str().unwrap().contains("is not a file under"), "{t}");
-    let t = s.run("upload-file", json!({"file": file})).await;
+    let e = s.refused("upload-file", json!({"file": file})).await;
+    assert!(e.contains("missing field `bucket`"), "{e}");
+    let t = s.run("upload-file", json!({"file": file, "bucket": "", "key": "k", "region": "r"})).await;
     assert!(t["error"].as_str().unwrap().contains("are required"), "{t}");
 }
 
@@ -241,10 +245,12 @@ async fn peers_are_discovered_and_state_sync_gets_a_trust_point() {
     let s = Sidecar::start_with(RPC_NOWHERE, env).await;
     let t = s.run("configure-state-sync", json!({})).await;
     assert!(t["error"].as_str().unwrap().contains("no peers"), "{t}");
-    let t = s.run("discover-peers", json!({"sources": [{"type": "static"}]})).await;
+    let e = s.refused("discover-peers", json!({"sources": [{"type": "static"}]})).await;
+    assert!(e.contains("sources[0]: missing field `addresses`"), "{e}");
+    let t = s.run("discover-peers", json!({"sources": [{"type": "static", "addresses": []}]})).await;
     assert!(t["error"].as_str().unwrap().contains("sources[0]: addresses must not be empty"), "{t}");
-    let t = s.run("discover-peers", json!({"sources": [{"type": "carrier-pigeon"}]})).await;
-    assert!(t["error"].as_str().unwrap().contains("sources[0]"), "{t}");
+    let e = s.refused("discover-peers", json!({"sources": [{"type": "carrier-pigeon"}]})).await;
+    assert!(e.contains("sources[0].type: unknown variant `carrier-pigeon`"), "{e}");
     let sources = json!({"sources": [
         {"type": "dnsEndpoints", "endpoints": ["127.0.0.1", "127.0.0.1"]},
         {"type": "static", "addresses": ["ffff@10.0.0.9:26656"]}
@@ -299,7 +305,7 @@ async fn result_export_ships_complete_pages_and_resumes_where_it_stopped() {
     node.set_height(3000);
     assert_eq!(s.run("result-export", params).await["status"], "completed");
     assert!(object(&s3, "results", "shadow/2001-3000.ndjson.gz").is_some());
-    assert!(s.run("result-export", json!({"bucket": "results"})).await["error"].as_str().unwrap().contains("required"));
+    assert!(s.refused("result-export", json!({"bucket": "results"})).await.contains("missing field `region`"));
 }
 
 #[tokio::test]
@@ -411,5 +417,5 @@ async fn export_state_runs_seid_export_and_uploads_the_result() {
         .await;
     assert!(t["error"].as_str().unwrap().contains("seid export exited with"), "{t}");
     assert!(!s.home.join(".sei-sidecar-export-done").exists());
-    assert!(s.run("export-state", json!({"chainId": "old-1"})).await["error"].as_str().unwrap().contains("required"));
+    assert!(s.refused("export-state", json!({"chainId": "old-1"})).await.contains("missing field `s3Bucket`"));
 }

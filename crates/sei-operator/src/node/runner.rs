@@ -12,13 +12,13 @@ use sei_api::plan::PlannedTask;
 use sei_api::{SeiNode, SeiNodeStatus};
 use sei_planner::executor::{ExecError, TaskRunner, TaskState};
 use sei_planner::plan::task::*;
-use sei_planner::plan::wire;
 use sei_planner::status::set_condition;
 use sei_planner::{names, resources};
+use sei_tasks::{StoredTask, TaskStatus, TaskType};
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::sidecar::{RemoteTask, SidecarClient, SidecarError};
+use crate::sidecar::{SidecarClient, SidecarError};
 
 pub struct NodeRunner<'a> {
     pub ctx: &'a Context,
@@ -345,10 +345,12 @@ impl NodeRunner<'_> {
 impl TaskRunner for NodeRunner<'_> {
     async fn execute(&mut self, task: &PlannedTask) -> Result<(), ExecError> {
         let t = task.task_type.as_str();
-        if wire::is_sidecar_task(t) {
-            let params = wire::sidecar_params(t, task.params.as_ref().unwrap_or(&Value::Null))
-                .map_err(|e| ExecError::terminal(format!("{t}: {e}")))?;
-            return match self.sidecar.submit(&task.id, t, params).await {
+        if let Ok(sidecar_task) = t.parse::<TaskType>() {
+            // Stored params that do not decode or fail the client-side checks never will.
+            let request = StoredTask::decode(sidecar_task, task.params.as_ref())
+                .and_then(|stored| stored.to_request(task.id.clone()))
+                .map_err(|e| ExecError::terminal(e.to_string()))?;
+            return match self.sidecar.submit(&request).await {
                 Ok(()) => {
                     self.reached = true;
                     Ok(())
@@ -415,19 +417,26 @@ impl TaskRunner for NodeRunner<'_> {
         match t {
             OBSERVE_IMAGE => return self.observe_image().await,
             AWAIT_BOOTSTRAP_COMPLETE => return self.await_bootstrap(task).await,
-            _ if !wire::is_sidecar_task(t) => return TaskState::Complete,
-            _ if FIRE_AND_FORGET.contains(&t) => return TaskState::Complete,
             _ => {}
+        }
+        match t.parse::<TaskType>() {
+            Err(_) => return TaskState::Complete,
+            Ok(sidecar_task) if sidecar_task.is_fire_and_forget() => return TaskState::Complete,
+            Ok(_) => {}
         }
         let state = self.sidecar.task(&task.id).await;
         match &state {
             Ok(_) => self.reached = true,
             Err(e) => self.trouble = Some((t.to_string(), e.clone())),
         }
+        // Not found yet and unreachable both mean "still running", as in the reference.
         match state {
-            Ok(RemoteTask::Completed) => TaskState::Complete,
-            Ok(RemoteTask::Failed(e)) => TaskState::Failed(e),
-            Ok(RemoteTask::Running | RemoteTask::NotFound) | Err(_) => TaskState::Running,
+            Ok(Some(r)) => match r.status {
+                TaskStatus::Completed => TaskState::Complete,
+                TaskStatus::Failed => TaskState::Failed(r.failure().unwrap_or_default()),
+                TaskStatus::Running => TaskState::Running,
+            },
+            Ok(None) | Err(_) => TaskState::Running,
         }
     }
 }

@@ -5,6 +5,8 @@ use kube::ResourceExt;
 use sei_api::node::SnapshotSource;
 use sei_api::plan::{PlanPhase, PlannedTask, TaskPlan, TaskStatus};
 use sei_api::{SeiNode, common::NodePhase};
+use sei_tasks::StoredTask;
+use sei_tasks::stored::*;
 use serde_json::{Value, json};
 
 use super::task::*;
@@ -129,6 +131,11 @@ impl Builder {
         self.tasks.last_mut().expect("just pushed")
     }
 
+    /// A sidecar task, its params in the plan's stored form.
+    fn sidecar(&mut self, task: StoredTask) -> &mut PlannedTask {
+        self.push(task.task_type().name(), task.params())
+    }
+
     fn finish(self, target: NodePhase, failed: Option<NodePhase>) -> TaskPlan {
         TaskPlan {
             id: Some(self.plan_id),
@@ -149,16 +156,16 @@ fn node_params(node: &SeiNode) -> Value {
 /// `discover-peers` sources from `spec.peers`. Label sources use the peers resolved into
 /// status; ones that resolve to nothing are left out, and an error says why when nothing
 /// usable remains (the reference submitted an empty source that failed forever).
-fn peer_sources(node: &SeiNode) -> Result<Option<Value>, PlanError> {
+fn peer_sources(node: &SeiNode) -> Result<Option<StoredDiscoverPeers>, PlanError> {
     let Some(peers) = node.spec.peers.as_ref().filter(|p| !p.is_empty()) else { return Ok(None) };
     let resolved = node.status.as_ref().and_then(|s| s.resolved_peers.clone()).unwrap_or_default();
     let mut sources = Vec::new();
     let mut unmatched = Vec::new();
     for p in peers {
         if let Some(e) = &p.ec2_tags {
-            sources.push(json!({"type": "ec2Tags", "region": e.region, "tags": e.tags}));
+            sources.push(StoredPeerSource::ec2_tags(e.region.clone(), e.tags.clone().into_iter().collect()));
         } else if let Some(s) = &p.r#static {
-            sources.push(json!({"type": "static", "addresses": s.addresses}));
+            sources.push(StoredPeerSource::static_addresses(s.addresses.clone()));
         } else if let Some(l) = &p.label {
             if resolved.is_empty() {
                 let ns = l
@@ -168,42 +175,44 @@ fn peer_sources(node: &SeiNode) -> Result<Option<Value>, PlanError> {
                     .unwrap_or_else(|| node.namespace().unwrap_or_default());
                 unmatched.push(format!("label selector {:?} matches no other SeiNode in namespace {ns}", l.selector));
             } else {
-                sources.push(json!({"type": "dnsEndpoints", "endpoints": resolved}));
+                sources.push(StoredPeerSource::dns_endpoints(resolved.clone()));
             }
         }
     }
     if sources.is_empty() {
         return Err(PlanError::NoPeers(unmatched.join("; ")));
     }
-    Ok(Some(json!({"Sources": sources})))
+    Ok(Some(StoredDiscoverPeers { sources }))
 }
 
-fn config_apply_params(node: &SeiNode) -> Value {
+fn config_apply(node: &SeiNode) -> StoredTask {
     let (mode, overrides) = config_intent(node);
-    json!({"mode": mode, "overrides": overrides})
+    StoredTask::ConfigApply(StoredConfigApply { mode: mode.into(), overrides, ..Default::default() })
 }
 
 /// The sidecar progression of §5.6 steps 1-4 (`snapshot-upload` is added by callers).
-fn sidecar_progression(b: &mut Builder, node: &SeiNode, source: Option<&SnapshotSource>, peers: &Option<Value>) {
+fn sidecar_progression(
+    b: &mut Builder,
+    node: &SeiNode,
+    source: Option<&SnapshotSource>,
+    peers: &Option<StoredDiscoverPeers>,
+) {
     if let Some(s3) = source.and_then(|s| s.s3.as_ref()) {
-        b.push(SNAPSHOT_RESTORE, json!({"TargetHeight": s3.target_height}));
+        b.sidecar(StoredTask::SnapshotRestore(StoredSnapshotRestore { target_height: s3.target_height }));
     }
-    b.push(CONFIGURE_GENESIS, json!({}));
-    b.push(CONFIG_APPLY, config_apply_params(node));
+    b.sidecar(StoredTask::ConfigureGenesis);
+    b.sidecar(config_apply(node));
     if let Some(p) = peers {
-        b.push(DISCOVER_PEERS, p.clone());
+        b.sidecar(StoredTask::DiscoverPeers(p.clone()));
     }
     if let Some(s) = source {
-        b.push(
-            CONFIGURE_STATE_SYNC,
-            json!({
-                "UseLocalSnapshot": s.s3.is_some(),
-                "TrustPeriod": s.trust_period.clone().unwrap_or_default(),
-                "BackfillBlocks": s.backfill_blocks.unwrap_or(0),
-            }),
-        );
+        b.sidecar(StoredTask::ConfigureStateSync(StoredStateSync {
+            use_local_snapshot: s.s3.is_some(),
+            trust_period: s.trust_period.clone().unwrap_or_default(),
+            backfill_blocks: s.backfill_blocks.unwrap_or(0),
+        }));
     }
-    b.push(CONFIG_VALIDATE, json!({}));
+    b.sidecar(StoredTask::ConfigValidate);
 }
 
 fn publishes(node: &SeiNode) -> bool {
@@ -236,23 +245,23 @@ pub fn build_init_plan(node: &SeiNode, plan_id: &str) -> Result<TaskPlan, PlanEr
         b.push(ENSURE_DATA_PVC, np.clone());
         b.push(APPLY_STATEFULSET, np.clone());
         b.push(APPLY_SERVICE, np.clone());
-        b.push(GENERATE_IDENTITY, json!({"ChainID": c.chain_id, "Moniker": name}));
-        b.push(
-            GENERATE_GENTX,
-            json!({
-                "ChainID": c.chain_id,
-                "StakingAmount": c.staking_amount,
-                "AccountBalance": c.account_balance,
-                "GenesisParams": c.genesis_params.clone().unwrap_or_default(),
-            }),
-        );
-        b.push(UPLOAD_GENESIS_ARTIFACTS, json!({"NodeName": name}));
+        b.sidecar(StoredTask::GenerateIdentity(StoredGenerateIdentity {
+            chain_id: c.chain_id.clone(),
+            moniker: name.clone(),
+        }));
+        b.sidecar(StoredTask::GenerateGentx(StoredGenerateGentx {
+            chain_id: c.chain_id.clone(),
+            staking_amount: c.staking_amount.clone(),
+            account_balance: c.account_balance.clone(),
+            genesis_params: c.genesis_params.clone().unwrap_or_default(),
+        }));
+        b.sidecar(StoredTask::UploadGenesisArtifacts(StoredUploadGenesisArtifacts { node_name: name.clone() }));
         // Fails until the group has assembled and uploaded the genesis.
-        b.push(CONFIGURE_GENESIS, json!({})).max_retries = Some(180);
-        b.push(CONFIG_APPLY, config_apply_params(node));
-        b.push(SET_GENESIS_PEERS, json!({}));
-        b.push(CONFIG_VALIDATE, json!({}));
-        b.push(MARK_READY, json!({}));
+        b.sidecar(StoredTask::ConfigureGenesis).max_retries = Some(180);
+        b.sidecar(config_apply(node));
+        b.sidecar(StoredTask::SetGenesisPeers);
+        b.sidecar(StoredTask::ConfigValidate);
+        b.sidecar(StoredTask::MarkReady);
         return Ok(b.finish(NodePhase::Running, Some(NodePhase::Failed)));
     }
 
@@ -270,7 +279,7 @@ pub fn build_init_plan(node: &SeiNode, plan_id: &str) -> Result<TaskPlan, PlanEr
         b.push(DEPLOY_BOOTSTRAP_SERVICE, json!({"serviceName": names::service(&name), "namespace": ns}));
         b.push(DEPLOY_BOOTSTRAP_JOB, json!({"jobName": names::bootstrap_job(&name), "namespace": ns}));
         sidecar_progression(&mut b, node, source, &peers);
-        b.push(MARK_READY, json!({}));
+        b.sidecar(StoredTask::MarkReady);
         b.push(AWAIT_BOOTSTRAP_COMPLETE, json!({"jobName": names::bootstrap_job(&name), "namespace": ns}));
         b.push(
             TEARDOWN_BOOTSTRAP,
@@ -286,9 +295,9 @@ pub fn build_init_plan(node: &SeiNode, plan_id: &str) -> Result<TaskPlan, PlanEr
         sidecar_progression(&mut b, node, source, &peers);
     }
     if publishes(node) {
-        b.push(SNAPSHOT_UPLOAD, json!({}));
+        b.sidecar(StoredTask::SnapshotUpload);
     }
-    b.push(MARK_READY, json!({}));
+    b.sidecar(StoredTask::MarkReady);
     Ok(b.finish(NodePhase::Running, Some(NodePhase::Failed)))
 }
 
@@ -302,11 +311,11 @@ pub fn build_running_plan(node: &SeiNode, sidecar_not_ready: bool, plan_id: &str
         b.push(APPLY_STATEFULSET, np.clone());
         b.push(APPLY_SERVICE, np.clone());
         b.push(OBSERVE_IMAGE, np);
-        b.push(MARK_READY, json!({}));
+        b.sidecar(StoredTask::MarkReady);
         return Some(b.finish(NodePhase::Running, None));
     }
     if sidecar_not_ready {
-        b.push(MARK_READY, json!({}));
+        b.sidecar(StoredTask::MarkReady);
         return Some(b.finish(NodePhase::Running, None));
     }
     None

@@ -3,10 +3,12 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use serde::Deserialize;
+use sei_tasks::params::{
+    AssembleGenesisForkParams, AssembleGenesisParams, GenerateGentxParams, GenesisAccount, GenesisNode,
+};
 use serde_json::{Value, json};
 
-use super::{TaskContext, TaskError, write_atomic};
+use super::{TaskContext, TaskError, write_file};
 use crate::cosmos::{self, Coin};
 use crate::s3::Bucket;
 
@@ -15,29 +17,14 @@ const ASSEMBLE_MARKER: &str = ".sei-sidecar-assemble-done";
 /// The account key of this validator. Not the SDK keyring format: seid cannot read it.
 const ACCOUNT_KEY: &str = "keyring-test/validator.key";
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct GentxParams {
-    #[serde(default)]
-    chain_id: String,
-    #[serde(default)]
-    staking_amount: String,
-    #[serde(default)]
-    account_balance: String,
-    /// Accepted for compatibility; not applied (as in the reference).
-    #[serde(default)]
-    #[allow(dead_code)]
-    genesis_params: String,
-}
-
 fn read_json(ctx: &TaskContext, path: &std::path::Path) -> Result<Value, TaskError> {
     let text = std::fs::read(path).map_err(|e| ctx.err("read", format!("{}: {e}", path.display())))?;
     serde_json::from_slice(&text).map_err(|e| ctx.err("read", format!("{}: {e}", path.display())))
 }
 
-fn write_json(ctx: &TaskContext, path: &std::path::Path, value: &Value) -> Result<(), TaskError> {
+async fn write_json(ctx: &TaskContext, path: &std::path::Path, value: &Value) -> Result<(), TaskError> {
     let text = serde_json::to_vec_pretty(value).expect("JSON");
-    write_atomic(path, &text).map_err(|e| ctx.err("write", format!("{}: {e}", path.display())))
+    write_file(path, text).await.map_err(|e| ctx.err("write", format!("{}: {e}", path.display())))
 }
 
 /// The parts of a genesis the ceremony edits must have the right JSON types; checked once
@@ -110,11 +97,10 @@ fn balance_of(genesis: &Value, address: &str, denom: &str) -> u128 {
 }
 
 /// This validator's account, its genesis balance, and its signed `MsgCreateValidator`.
-pub async fn generate_gentx(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
+pub async fn generate_gentx(ctx: TaskContext, p: GenerateGentxParams) -> Result<(), TaskError> {
     if ctx.marker_done(GENTX_MARKER) {
         return Ok(());
     }
-    let p: GentxParams = ctx.params(&params)?;
     if p.chain_id.is_empty() || p.staking_amount.is_empty() || p.account_balance.is_empty() {
         return Err(ctx.err("validate params", "chainId, stakingAmount and accountBalance are required"));
     }
@@ -139,7 +125,9 @@ pub async fn generate_gentx(ctx: TaskContext, params: Value) -> Result<(), TaskE
         Ok(bytes) => k256::ecdsa::SigningKey::from_slice(&bytes).map_err(|e| ctx.err("account key", e.to_string()))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = cosmos::generate_account().map_err(|e| ctx.err("account key", e))?;
-            super::write_secret(&key_path, &key.to_bytes()).map_err(|e| ctx.err("account key", e.to_string()))?;
+            super::write_secret_file(&key_path, key.to_bytes().to_vec())
+                .await
+                .map_err(|e| ctx.err("account key", e.to_string()))?;
             key
         }
         Err(e) => return Err(ctx.err("account key", format!("{}: {e}", key_path.display()))),
@@ -161,7 +149,7 @@ pub async fn generate_gentx(ctx: TaskContext, params: Value) -> Result<(), TaskE
             array(&mut genesis, &["evm", "address_associations"])
                 .push(json!({"sei_address": address, "eth_address": eth}));
         }
-        write_json(&ctx, &genesis_path, &genesis)?;
+        write_json(&ctx, &genesis_path, &genesis).await?;
     }
 
     let validator_key = std::fs::read_to_string(ctx.config_dir().join("priv_validator_key.json"))
@@ -189,33 +177,10 @@ pub async fn generate_gentx(ctx: TaskContext, params: Value) -> Result<(), TaskE
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
         .map_err(|e| ctx.err("gentx", e.to_string()))?;
     let path = dir.join(format!("gentx-{node_id}.json"));
-    write_json(&ctx, &path, &tx)?;
+    write_json(&ctx, &path, &tx).await?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| ctx.err("gentx", e.to_string()))?;
-    ctx.write_marker(GENTX_MARKER)
-}
-
-#[derive(Deserialize, Default)]
-struct NodeRef {
-    #[serde(default)]
-    name: String,
-}
-
-#[derive(Deserialize, Default)]
-struct ExtraAccount {
-    #[serde(default)]
-    address: String,
-    #[serde(default)]
-    balance: String,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct AssembleParams {
-    account_balance: String,
-    namespace: String,
-    nodes: Vec<NodeRef>,
-    accounts: Vec<ExtraAccount>,
+    ctx.write_marker(GENTX_MARKER).await
 }
 
 /// What the two assembly tasks share once their genesis base is in place.
@@ -223,7 +188,7 @@ struct Assembly<'a> {
     chain: &'a str,
     balance: Vec<Coin>,
     namespace: &'a str,
-    nodes: &'a [NodeRef],
+    nodes: &'a [GenesisNode],
     extra: Vec<(String, Vec<Coin>)>,
     /// A fork inherits a supply, which must grow with every added balance; a new chain
     /// computes its supply at InitGenesis.
@@ -234,8 +199,8 @@ fn validate_common<'a>(
     ctx: &TaskContext,
     balance: &str,
     namespace: &'a str,
-    nodes: &'a [NodeRef],
-    accounts: &[ExtraAccount],
+    nodes: &'a [GenesisNode],
+    accounts: &[GenesisAccount],
     chain: &'a str,
     fork: bool,
 ) -> Result<Assembly<'a>, TaskError> {
@@ -290,7 +255,7 @@ impl Assembly<'_> {
             let body = bucket.get(ctx, &format!("{chain}/{}/gentx.json", node.name)).await?;
             let tx: Value =
                 serde_json::from_slice(&body).map_err(|e| ctx.err("gentx", format!("{}: {e}", node.name)))?;
-            write_json(ctx, &dir.join(format!("gentx-{}.json", node.name)), &tx)?;
+            write_json(ctx, &dir.join(format!("gentx-{}.json", node.name)), &tx).await?;
             gentxs.push((node.name.clone(), tx));
         }
         let keep: Vec<String> = self.nodes.iter().map(|n| format!("gentx-{}.json", n.name)).collect();
@@ -335,7 +300,7 @@ impl Assembly<'_> {
         }
         *array(&mut genesis, &["genutil", "gen_txs"]) = gentxs.into_iter().map(|(_, tx)| tx).collect();
         let genesis_path = ctx.config_dir().join("genesis.json");
-        write_json(ctx, &genesis_path, &genesis)?;
+        write_json(ctx, &genesis_path, &genesis).await?;
         let bytes = std::fs::read(&genesis_path).map_err(|e| ctx.err("read", e.to_string()))?;
         bucket.put(ctx, &format!("{chain}/genesis.json"), bytes).await?;
 
@@ -358,20 +323,20 @@ impl Assembly<'_> {
 }
 
 /// Collects every validator's gentx into the final genesis, uploads it and `peers.json`.
-pub async fn assemble(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
+pub async fn assemble(ctx: TaskContext, p: AssembleGenesisParams) -> Result<(), TaskError> {
     if ctx.marker_done(ASSEMBLE_MARKER) {
         return Ok(());
     }
-    let p: AssembleParams = ctx.params(&params)?;
     let chain = ctx.settings.chain_id.clone();
-    let assembly = validate_common(&ctx, &p.account_balance, &p.namespace, &p.nodes, &p.accounts, &chain, false)?;
+    let accounts = p.accounts.unwrap_or_default();
+    let assembly = validate_common(&ctx, &p.account_balance, &p.namespace, &p.nodes, &accounts, &chain, false)?;
     // Every run starts from the genesis as it was before the first one, so a retry after a
     // failure or a crash does not find its own additions.
     let pristine = ctx.config_dir().join("genesis.pre-assembly.json");
     if !pristine.exists() {
         let current = std::fs::read(ctx.config_dir().join("genesis.json"))
             .map_err(|e| ctx.err("read", format!("genesis.json: {e}")))?;
-        write_atomic(&pristine, &current).map_err(|e| ctx.err("write", e.to_string()))?;
+        write_file(&pristine, current).await.map_err(|e| ctx.err("write", e.to_string()))?;
     }
     let genesis = read_json(&ctx, &pristine)?;
     check_genesis(&ctx, &genesis)?;
@@ -379,19 +344,10 @@ pub async fn assemble(ctx: TaskContext, params: Value) -> Result<(), TaskError> 
         return Err(ctx.err("genesis", format!("genesis.json is for chain {}, not {chain}", genesis["chain_id"])));
     }
     assembly.run(&ctx, &Bucket::genesis(&ctx)?, genesis).await?;
-    ctx.write_marker(ASSEMBLE_MARKER)
+    ctx.write_marker(ASSEMBLE_MARKER).await
 }
 
 const FORK_MARKER: &str = ".sei-sidecar-fork-assemble-done";
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct ForkParams {
-    source_chain_id: String,
-    chain_id: String,
-    #[serde(flatten)]
-    common: AssembleParams,
-}
 
 /// Empties the listed arrays of a module's state, when the module exists.
 fn clear(genesis: &mut Value, module: &str, lists: &[&str]) {
@@ -404,16 +360,15 @@ fn clear(genesis: &mut Value, module: &str, lists: &[&str]) {
 
 /// A new chain from another chain's exported state: new chain ID and start height, no
 /// validators of the old chain, then the same assembly as a new chain.
-pub async fn assemble_fork(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
+pub async fn assemble_fork(ctx: TaskContext, p: AssembleGenesisForkParams) -> Result<(), TaskError> {
     if ctx.marker_done(FORK_MARKER) {
         return Ok(());
     }
-    let p: ForkParams = ctx.params(&params)?;
     if p.source_chain_id.is_empty() || p.chain_id.is_empty() {
         return Err(ctx.err("validate params", "sourceChainId and chainId are required"));
     }
-    let c = &p.common;
-    let assembly = validate_common(&ctx, &c.account_balance, &c.namespace, &c.nodes, &c.accounts, &p.chain_id, true)?;
+    let accounts = p.accounts.clone().unwrap_or_default();
+    let assembly = validate_common(&ctx, &p.account_balance, &p.namespace, &p.nodes, &accounts, &p.chain_id, true)?;
     let bucket = Bucket::genesis(&ctx)?;
     let exported = bucket.get(&ctx, &format!("{}/exported-state.json", p.source_chain_id)).await?;
     let mut genesis: Value =
@@ -461,5 +416,5 @@ pub async fn assemble_fork(ctx: TaskContext, params: Value) -> Result<(), TaskEr
     }
     clear(&mut genesis, "evidence", &["evidence"]);
     assembly.run(&ctx, &bucket, genesis).await?;
-    ctx.write_marker(FORK_MARKER)
+    ctx.write_marker(FORK_MARKER).await
 }

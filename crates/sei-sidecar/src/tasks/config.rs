@@ -1,13 +1,11 @@
 //! `config-apply`, `config-patch`, `config-validate` and `config-reload`.
 
-use std::collections::BTreeMap;
-
 use sei_config::{ConfigIntent, Diagnostic, File, Host, NodeConfig, read_files, registry, render, resolve};
-use serde::Deserialize;
+use sei_tasks::params::{ConfigApplyParams, ConfigPatchParams, ConfigReloadParams};
 use serde_json::{Value, json};
 use toml_edit::{DocumentMut, Item, Table};
 
-use super::{TaskContext, TaskError, write_atomic};
+use super::{TaskContext, TaskError, off_runtime, write_file};
 
 fn diagnostics_error(ctx: &TaskContext, diagnostics: &[Diagnostic]) -> TaskError {
     let json = serde_json::to_string(diagnostics).unwrap_or_default();
@@ -18,15 +16,22 @@ fn read_current(ctx: &TaskContext) -> Result<NodeConfig, TaskError> {
     read_files(&ctx.config_dir(), &Host::detect()).map_err(|e| ctx.err("read", e.to_string()))
 }
 
-fn write_merged(ctx: &TaskContext, cfg: &NodeConfig) -> Result<(), TaskError> {
-    sei_config::write_files(cfg, &ctx.config_dir()).map_err(|e| ctx.err("write", e.to_string()))
+/// Writes both files of `cfg` into `config/` (fsync'd, so off the runtime's threads).
+async fn write_merged(ctx: &TaskContext, cfg: NodeConfig) -> Result<(), TaskError> {
+    let dir = ctx.config_dir();
+    let written = off_runtime(move || Ok(sei_config::write_files(&cfg, &dir))).await;
+    match written {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(ctx.err("write", e.to_string())),
+        Err(e) => Err(ctx.err("write", e.to_string())),
+    }
 }
 
 /// Renders both files from an intent. A full apply writes fresh files (the same intent
 /// always gives the same bytes); an incremental one edits the files on disk, keeping keys
 /// the model does not know.
-pub async fn apply(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
-    let mut intent: ConfigIntent = ctx.params(&params)?;
+pub async fn apply(ctx: TaskContext, params: ConfigApplyParams) -> Result<(), TaskError> {
+    let mut intent = ConfigIntent::from(params);
     // seid panics when config.toml and genesis disagree on the chain, so the chain ID is
     // always rendered (the reference never wrote it).
     intent.overrides.entry("chain.chain_id".into()).or_insert_with(|| ctx.settings.chain_id.clone());
@@ -42,11 +47,12 @@ pub async fn apply(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
         return Err(diagnostics_error(&ctx, &result.diagnostics));
     };
     if intent.incremental {
-        return write_merged(&ctx, &cfg);
+        return write_merged(&ctx, cfg).await;
     }
     let dir = ctx.config_dir();
     for file in [File::Config, File::App] {
-        write_atomic(&dir.join(file.name()), render(&cfg, file).as_bytes())
+        write_file(&dir.join(file.name()), render(&cfg, file))
+            .await
             .map_err(|e| ctx.err("write", format!("{}: {e}", file.name())))?;
     }
     Ok(())
@@ -88,12 +94,6 @@ fn keep_discovered_settings(ctx: &TaskContext, intent: &mut ConfigIntent) {
     for (key, value) in keep {
         intent.overrides.entry(key.into()).or_insert(value);
     }
-}
-
-#[derive(Deserialize, Default)]
-struct PatchParams {
-    #[serde(default)]
-    files: BTreeMap<String, Value>,
 }
 
 /// Merges a JSON patch into a TOML table: objects merge, `null` deletes, anything else
@@ -151,37 +151,24 @@ fn to_toml(v: &Value) -> Result<toml_edit::Value, String> {
 }
 
 /// Merge-patches files in `config/` using seid's own key names.
-pub async fn patch(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
-    let p: PatchParams = ctx.params(&params)?;
+pub async fn patch(ctx: TaskContext, p: ConfigPatchParams) -> Result<(), TaskError> {
     if p.files.is_empty() {
         return Err(ctx.err("validate params", "at least one file is required"));
     }
     // Check everything before touching anything.
-    for (name, value) in &p.files {
+    for name in p.files.keys() {
         if name.is_empty() || name.contains('/') || name.contains('\\') || name == "." || name == ".." {
             return Err(ctx.err("validate params", format!("file name {name:?} must be a plain name inside config/")));
         }
-        if !value.is_object() {
-            return Err(ctx.err("validate params", format!("patch for {name} must be an object")));
-        }
     }
-    for (name, value) in &p.files {
-        let path = ctx.config_dir().join(name);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(ctx.err("read", format!("{name}: {e}"))),
-        };
-        let mut doc: DocumentMut = text.parse().map_err(|e| ctx.err("parse", format!("{name}: {e}")))?;
-        merge(doc.as_table_mut(), value.as_object().expect("checked above"))
-            .map_err(|e| ctx.err("merge", format!("{name}: {e}")))?;
-        write_atomic(&path, doc.to_string().as_bytes()).map_err(|e| ctx.err("write", format!("{name}: {e}")))?;
+    for (name, patch) in p.files {
+        super::patch_file(&ctx, ctx.config_dir().join(name), patch).await?;
     }
     Ok(())
 }
 
 /// Reads both files and fails with every finding when any is an error.
-pub async fn validate(ctx: TaskContext, _: Value) -> Result<(), TaskError> {
+pub async fn validate(ctx: TaskContext) -> Result<(), TaskError> {
     let cfg = read_current(&ctx)?;
     let diagnostics = sei_config::validate(&cfg, sei_config::CURRENT_VERSION);
     if sei_config::is_valid(&diagnostics) {
@@ -192,15 +179,8 @@ pub async fn validate(ctx: TaskContext, _: Value) -> Result<(), TaskError> {
     Err(ctx.err("validate", format!("config validation failed: {report}")))
 }
 
-#[derive(Deserialize, Default)]
-struct ReloadParams {
-    #[serde(default)]
-    fields: BTreeMap<String, String>,
-}
-
 /// Changes settings seid applies without a restart.
-pub async fn reload(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
-    let p: ReloadParams = ctx.params(&params)?;
+pub async fn reload(ctx: TaskContext, p: ConfigReloadParams) -> Result<(), TaskError> {
     if p.fields.is_empty() {
         return Err(ctx.err("validate params", "at least one field is required"));
     }
@@ -221,7 +201,7 @@ pub async fn reload(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
     if !sei_config::is_valid(&diagnostics) {
         return Err(diagnostics_error(&ctx, &diagnostics));
     }
-    write_merged(&ctx, &cfg)?;
+    write_merged(&ctx, cfg).await?;
     // The reference never told seid (a TODO); the files alone change nothing until seid
     // re-reads them.
     if let Some(signal) = ctx.settings.reload_signal {

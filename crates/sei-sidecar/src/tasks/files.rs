@@ -1,29 +1,15 @@
 //! `upload-file` and `export-state`.
 
-use serde::Deserialize;
-use serde_json::Value;
+use sei_tasks::params::{ExportStateParams, UploadFileParams};
 
 use super::{TaskContext, TaskError};
 use crate::s3::Bucket;
 
 const EXPORT_MARKER: &str = ".sei-sidecar-export-done";
 
-#[derive(Deserialize, Default)]
-struct UploadParams {
-    #[serde(default)]
-    file: String,
-    #[serde(default)]
-    bucket: String,
-    #[serde(default)]
-    key: String,
-    #[serde(default)]
-    region: String,
-}
-
 /// Streams a file under the seid home to S3 (the sidecar's S3 identity ships an artifact
 /// for seid). Unlike the reference, files outside the home are refused.
-pub async fn upload_file(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
-    let p: UploadParams = ctx.params(&params)?;
+pub async fn upload_file(ctx: TaskContext, p: UploadFileParams) -> Result<(), TaskError> {
     if p.file.is_empty() || p.bucket.is_empty() || p.key.is_empty() || p.region.is_empty() {
         return Err(ctx.err("validate params", "file, bucket, key and region are required"));
     }
@@ -51,38 +37,26 @@ pub async fn upload_file(ctx: TaskContext, params: Value) -> Result<(), TaskErro
     Ok(())
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct ExportParams {
-    #[serde(default)]
-    height: i64,
-    #[serde(default)]
-    chain_id: String,
-    #[serde(default)]
-    s3_bucket: String,
-    #[serde(default)]
-    s3_key: String,
-    #[serde(default)]
-    s3_region: String,
-}
-
 /// Runs `seid export` and uploads the state (for forking a chain).
-pub async fn export_state(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
+pub async fn export_state(ctx: TaskContext, p: ExportStateParams) -> Result<(), TaskError> {
     if ctx.marker_done(EXPORT_MARKER) {
         return Ok(());
     }
-    let p: ExportParams = ctx.params(&params)?;
+    let height = p.height.unwrap_or(0);
     if p.chain_id.is_empty() || p.s3_bucket.is_empty() || p.s3_region.is_empty() {
         return Err(ctx.err("validate params", "chainId, s3Bucket and s3Region are required"));
     }
-    let key = if p.s3_key.is_empty() { format!("{}/exported-state.json", p.chain_id) } else { p.s3_key.clone() };
+    let key = match p.s3_key.clone().filter(|k| !k.is_empty()) {
+        Some(k) => k,
+        None => format!("{}/exported-state.json", p.chain_id),
+    };
     let out_path = ctx.temp_file("export-", ".json")?;
     let result = async {
         let out = std::fs::File::create(&out_path).map_err(|e| ctx.err("export", e.to_string()))?;
         let mut cmd = tokio::process::Command::new("seid");
         cmd.arg("export").arg("--home").arg(ctx.home()).stdout(out).kill_on_drop(true);
-        if p.height > 0 {
-            cmd.arg("--height").arg(p.height.to_string());
+        if height > 0 {
+            cmd.arg("--height").arg(height.to_string());
         }
         let status = cmd.status().await.map_err(|e| ctx.err("export", format!("cannot run seid: {e}")))?;
         if !status.success() {
@@ -100,5 +74,5 @@ pub async fn export_state(ctx: TaskContext, params: Value) -> Result<(), TaskErr
     .await;
     drop(out_path);
     result?;
-    ctx.write_marker(EXPORT_MARKER)
+    ctx.write_marker(EXPORT_MARKER).await
 }

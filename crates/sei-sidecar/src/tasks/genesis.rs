@@ -1,10 +1,10 @@
 //! Genesis placement and the ceremony's S3 exchanges: `configure-genesis`,
 //! `upload-genesis-artifacts` and `set-genesis-peers`.
 
-use serde::Deserialize;
+use sei_tasks::params::UploadGenesisArtifactsParams;
 use serde_json::{Value, json};
 
-use super::{TaskContext, TaskError, write_atomic};
+use super::{TaskContext, TaskError, write_file};
 use crate::s3::Bucket;
 
 const GENESIS_MARKER: &str = ".sei-sidecar-genesis-done";
@@ -12,7 +12,7 @@ const ARTIFACTS_MARKER: &str = ".sei-sidecar-artifact-upload-done";
 
 /// Places `config/genesis.json`: the built-in file of a well-known chain, else
 /// `s3://<genesis bucket>/<chain>/genesis.json`.
-pub async fn configure(ctx: TaskContext, _: Value) -> Result<(), TaskError> {
+pub async fn configure(ctx: TaskContext) -> Result<(), TaskError> {
     if ctx.marker_done(GENESIS_MARKER) {
         return Ok(());
     }
@@ -28,23 +28,15 @@ pub async fn configure(ctx: TaskContext, _: Value) -> Result<(), TaskError> {
     if doc["chain_id"] != chain.as_str() {
         return Err(ctx.err("genesis", format!("the genesis file is for chain {}, not {chain}", doc["chain_id"])));
     }
-    write_atomic(&ctx.config_dir().join("genesis.json"), &bytes).map_err(|e| ctx.err("write", e.to_string()))?;
-    ctx.write_marker(GENESIS_MARKER)
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct ArtifactParams {
-    #[serde(default)]
-    node_name: String,
+    write_file(&ctx.config_dir().join("genesis.json"), bytes).await.map_err(|e| ctx.err("write", e.to_string()))?;
+    ctx.write_marker(GENESIS_MARKER).await
 }
 
 /// Publishes this validator's gentx and node key for the assembler.
-pub async fn upload_artifacts(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
+pub async fn upload_artifacts(ctx: TaskContext, p: UploadGenesisArtifactsParams) -> Result<(), TaskError> {
     if ctx.marker_done(ARTIFACTS_MARKER) {
         return Ok(());
     }
-    let p: ArtifactParams = ctx.params(&params)?;
     if p.node_name.is_empty() || p.node_name.contains('/') {
         return Err(ctx.err("validate params", "nodeName is required and must not contain '/'"));
     }
@@ -67,15 +59,15 @@ pub async fn upload_artifacts(ctx: TaskContext, params: Value) -> Result<(), Tas
     bucket.put(&ctx, &format!("{chain}/{}/gentx.json", p.node_name), gentx).await?;
     let identity = serde_json::to_vec(&json!({"node_key": node_key})).expect("JSON");
     bucket.put(&ctx, &format!("{chain}/{}/identity.json", p.node_name), identity).await?;
-    ctx.write_marker(ARTIFACTS_MARKER)
+    ctx.write_marker(ARTIFACTS_MARKER).await
 }
 
 /// Points this node at the other validators of a ceremony (`<chain>/peers.json`).
-pub async fn set_peers(ctx: TaskContext, _: Value) -> Result<(), TaskError> {
+pub async fn set_peers(ctx: TaskContext) -> Result<(), TaskError> {
     let chain = ctx.settings.chain_id.clone();
     let body = Bucket::genesis(&ctx)?.get(&ctx, &format!("{chain}/peers.json")).await?;
     let peers: Vec<String> = serde_json::from_slice(&body).map_err(|e| ctx.err("peers", format!("peers.json: {e}")))?;
     let own = super::node_id(&ctx)?;
     let others: Vec<&str> = peers.iter().map(String::as_str).filter(|p| !p.starts_with(&format!("{own}@"))).collect();
-    super::set_persistent_peers(&ctx, &others.join(","))
+    super::set_persistent_peers(&ctx, &others.join(",")).await
 }

@@ -2,25 +2,16 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
+use sei_tasks::params::GenerateIdentityParams;
 use serde_json::{Value, json};
 
-use super::{TaskContext, TaskError, write_atomic};
+use super::{TaskContext, TaskError, write_file};
 use crate::keys;
 
 const MARKER: &str = ".sei-sidecar-identity-done";
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Params {
-    #[serde(default)]
-    chain_id: String,
-    #[serde(default)]
-    moniker: String,
-}
-
 /// Loads the key in `path`, or creates and writes a fresh one.
-fn load_or_generate(
+async fn load_or_generate(
     ctx: &TaskContext,
     path: &Path,
     render: fn(&ed25519_dalek::SigningKey) -> Value,
@@ -37,17 +28,16 @@ fn load_or_generate(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = keys::generate().map_err(|e| ctx.err("generate key", e))?;
             let text = serde_json::to_string_pretty(&render(&key)).expect("JSON");
-            super::write_secret(path, text.as_bytes()).map_err(|e| ctx.err("write", format!("{}: {e}", path.display())))
+            super::write_secret_file(path, text).await.map_err(|e| ctx.err("write", format!("{}: {e}", path.display())))
         }
         Err(e) => Err(ctx.err("load key", format!("{}: {e}", path.display()))),
     }
 }
 
-pub async fn generate(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
+pub async fn generate(ctx: TaskContext, p: GenerateIdentityParams) -> Result<(), TaskError> {
     if ctx.marker_done(MARKER) {
         return Ok(());
     }
-    let p: Params = ctx.params(&params)?;
     if p.chain_id.is_empty() || p.moniker.is_empty() {
         return Err(ctx.err("validate params", "chainId and moniker are required"));
     }
@@ -56,11 +46,12 @@ pub async fn generate(ctx: TaskContext, params: Value) -> Result<(), TaskError> 
     for dir in [&config, &data] {
         std::fs::create_dir_all(dir).map_err(|e| ctx.err("mkdir", e.to_string()))?;
     }
-    load_or_generate(&ctx, &config.join("node_key.json"), keys::node_key_json)?;
-    load_or_generate(&ctx, &config.join("priv_validator_key.json"), keys::priv_validator_key_json)?;
+    load_or_generate(&ctx, &config.join("node_key.json"), keys::node_key_json).await?;
+    load_or_generate(&ctx, &config.join("priv_validator_key.json"), keys::priv_validator_key_json).await?;
     let state = data.join("priv_validator_state.json");
     if !state.exists() {
-        write_atomic(&state, keys::priv_validator_state_json().to_string().as_bytes())
+        write_file(&state, keys::priv_validator_state_json().to_string())
+            .await
             .map_err(|e| ctx.err("write", e.to_string()))?;
     }
     // seid's default node configuration, named and bound to the chain.
@@ -69,11 +60,11 @@ pub async fn generate(ctx: TaskContext, params: Value) -> Result<(), TaskError> 
         sei_config::apply_one(&mut cfg, key, value).map_err(|e| ctx.err("config", e.to_string()))?;
     }
     let rendered = sei_config::render(&cfg, sei_config::File::Config);
-    write_atomic(&config.join("config.toml"), rendered.as_bytes()).map_err(|e| ctx.err("write", e.to_string()))?;
+    write_file(&config.join("config.toml"), rendered).await.map_err(|e| ctx.err("write", e.to_string()))?;
     let genesis = config.join("genesis.json");
     if !genesis.exists() {
         let doc = json!({"chain_id": p.chain_id, "app_state": {}});
-        write_atomic(&genesis, doc.to_string().as_bytes()).map_err(|e| ctx.err("write", e.to_string()))?;
+        write_file(&genesis, doc.to_string()).await.map_err(|e| ctx.err("write", e.to_string()))?;
     }
-    ctx.write_marker(MARKER)
+    ctx.write_marker(MARKER).await
 }

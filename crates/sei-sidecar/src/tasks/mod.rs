@@ -11,13 +11,12 @@ mod results;
 mod snapshot;
 mod wait;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
+use sei_tasks::Task;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -83,15 +82,6 @@ impl TaskContext {
         TaskError::new(self.task, operation, message)
     }
 
-    /// Decodes `params` into `T`: unknown fields are ignored, missing ones take defaults,
-    /// a type mismatch fails with `parsing params: ...`.
-    pub fn params<T: DeserializeOwned + Default>(&self, params: &Value) -> Result<T, TaskError> {
-        if params.is_null() {
-            return Ok(T::default());
-        }
-        serde_json::from_value(params.clone()).map_err(|e| self.err("parsing params", e.to_string()))
-    }
-
     /// Whether a marker file exists at the home root.
     pub fn marker_done(&self, name: &str) -> bool {
         self.home().join(name).exists()
@@ -105,46 +95,38 @@ impl TaskContext {
         Ok(file.map_err(|e| self.err("temp file", e.to_string()))?.into_temp_path())
     }
 
-    pub fn write_marker(&self, name: &str) -> Result<(), TaskError> {
-        write_atomic(&self.home().join(name), b"").map_err(|e| self.err("marker", e.to_string()))
+    pub async fn write_marker(&self, name: &str) -> Result<(), TaskError> {
+        write_file(&self.home().join(name), Vec::new()).await.map_err(|e| self.err("marker", e.to_string()))
     }
 }
 
 pub type TaskFuture = Pin<Box<dyn Future<Output = Result<(), TaskError>> + Send>>;
-pub type Handler = Arc<dyn Fn(TaskContext, Value) -> TaskFuture + Send + Sync>;
 
-fn handler<F, Fut>(f: F) -> Handler
-where
-    F: Fn(TaskContext, Value) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), TaskError>> + Send + 'static,
-{
-    Arc::new(move |ctx, params| Box::pin(f(ctx, params)))
-}
-
-/// Every task type this sidecar runs, by wire name.
-pub fn registry() -> HashMap<&'static str, Handler> {
-    HashMap::from([
-        ("mark-ready", handler(ready::mark_ready)),
-        ("config-apply", handler(config::apply)),
-        ("config-patch", handler(config::patch)),
-        ("config-validate", handler(config::validate)),
-        ("config-reload", handler(config::reload)),
-        ("configure-genesis", handler(genesis::configure)),
-        ("upload-genesis-artifacts", handler(genesis::upload_artifacts)),
-        ("set-genesis-peers", handler(genesis::set_peers)),
-        ("generate-gentx", handler(ceremony::generate_gentx)),
-        ("assemble-and-upload-genesis", handler(ceremony::assemble)),
-        ("assemble-genesis-fork", handler(ceremony::assemble_fork)),
-        ("discover-peers", handler(peers::discover)),
-        ("configure-state-sync", handler(peers::configure_state_sync)),
-        ("snapshot-restore", handler(snapshot::restore)),
-        ("snapshot-upload", handler(snapshot::upload)),
-        ("upload-file", handler(files::upload_file)),
-        ("result-export", handler(results::export)),
-        ("export-state", handler(files::export_state)),
-        ("generate-identity", handler(identity::generate)),
-        ("await-condition", handler(wait::await_condition)),
-    ])
+/// Runs a task. The match is over the contract's task types, so every type has a handler
+/// and each handler receives its own typed parameters.
+pub fn run(ctx: TaskContext, task: Task) -> TaskFuture {
+    match task {
+        Task::MarkReady(_) => Box::pin(ready::mark_ready(ctx)),
+        Task::ConfigApply(p) => Box::pin(config::apply(ctx, p)),
+        Task::ConfigPatch(p) => Box::pin(config::patch(ctx, p)),
+        Task::ConfigValidate(_) => Box::pin(config::validate(ctx)),
+        Task::ConfigReload(p) => Box::pin(config::reload(ctx, p)),
+        Task::ConfigureGenesis(_) => Box::pin(genesis::configure(ctx)),
+        Task::UploadGenesisArtifacts(p) => Box::pin(genesis::upload_artifacts(ctx, p)),
+        Task::SetGenesisPeers(_) => Box::pin(genesis::set_peers(ctx)),
+        Task::GenerateGentx(p) => Box::pin(ceremony::generate_gentx(ctx, p)),
+        Task::AssembleAndUploadGenesis(p) => Box::pin(ceremony::assemble(ctx, p)),
+        Task::AssembleGenesisFork(p) => Box::pin(ceremony::assemble_fork(ctx, p)),
+        Task::DiscoverPeers(p) => Box::pin(peers::discover(ctx, p)),
+        Task::ConfigureStateSync(p) => Box::pin(peers::configure_state_sync(ctx, p)),
+        Task::SnapshotRestore(p) => Box::pin(snapshot::restore(ctx, p)),
+        Task::SnapshotUpload(_) => Box::pin(snapshot::upload(ctx)),
+        Task::UploadFile(p) => Box::pin(files::upload_file(ctx, p)),
+        Task::ResultExport(p) => Box::pin(results::export(ctx, p)),
+        Task::ExportState(p) => Box::pin(files::export_state(ctx, p)),
+        Task::GenerateIdentity(p) => Box::pin(identity::generate(ctx, p)),
+        Task::AwaitCondition(p) => Box::pin(wait::await_condition(ctx, p)),
+    }
 }
 
 /// Merges a JSON patch into a TOML document the way `config-patch` does (objects merge,
@@ -165,24 +147,68 @@ pub fn node_id(ctx: &TaskContext) -> Result<String, TaskError> {
     Ok(crate::keys::node_id(&key))
 }
 
-/// Merge-patches `config.toml` with `patch` (seid's own key names), keeping comments and
-/// every other key.
-pub fn patch_config_toml(ctx: &TaskContext, patch: &serde_json::Map<String, Value>) -> Result<(), TaskError> {
-    let path = ctx.config_dir().join("config.toml");
-    let text = match std::fs::read_to_string(&path) {
+/// Merge-patches the TOML file at `path` (missing: empty) with `patch`, keeping comments
+/// and every other key; `(operation, message)` on failure. Blocking: reads and fsyncs.
+fn patch_toml_file(path: &Path, patch: &serde_json::Map<String, Value>) -> Result<(), (&'static str, String)> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(ctx.err("read", format!("config.toml: {e}"))),
+        Err(e) => return Err(("read", format!("{name}: {e}"))),
     };
-    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| ctx.err("parse", format!("config.toml: {e}")))?;
-    config::merge(doc.as_table_mut(), patch).map_err(|e| ctx.err("merge", format!("config.toml: {e}")))?;
-    write_atomic(&path, doc.to_string().as_bytes()).map_err(|e| ctx.err("write", format!("config.toml: {e}")))
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| ("parse", format!("{name}: {e}")))?;
+    config::merge(doc.as_table_mut(), patch).map_err(|e| ("merge", format!("{name}: {e}")))?;
+    write_atomic(path, doc.to_string().as_bytes()).map_err(|e| ("write", format!("{name}: {e}")))
+}
+
+/// [`patch_toml_file`] off the runtime's threads.
+pub async fn patch_file(
+    ctx: &TaskContext,
+    path: PathBuf,
+    patch: serde_json::Map<String, Value>,
+) -> Result<(), TaskError> {
+    let result = off_runtime(move || Ok(patch_toml_file(&path, &patch))).await;
+    match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err((operation, message))) => Err(ctx.err(operation, message)),
+        Err(e) => Err(ctx.err("write", e.to_string())),
+    }
+}
+
+/// Merge-patches `config.toml` with `patch` (seid's own key names).
+pub async fn patch_config_toml(ctx: &TaskContext, patch: serde_json::Map<String, Value>) -> Result<(), TaskError> {
+    patch_file(ctx, ctx.config_dir().join("config.toml"), patch).await
 }
 
 /// Writes `[p2p] persistent-peers`.
-pub fn set_persistent_peers(ctx: &TaskContext, peers: &str) -> Result<(), TaskError> {
+pub async fn set_persistent_peers(ctx: &TaskContext, peers: &str) -> Result<(), TaskError> {
     let patch = serde_json::json!({"p2p": {"persistent-peers": peers}});
-    patch_config_toml(ctx, patch.as_object().expect("an object"))
+    let Value::Object(patch) = patch else { unreachable!("an object literal") };
+    patch_config_toml(ctx, patch).await
+}
+
+/// Runs blocking file work (fsync, large reads) on the blocking pool, so that it never
+/// holds up a runtime thread serving requests. A panic in `f` resumes in the caller.
+pub async fn off_runtime<T: Send + 'static>(
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(std::io::Error::other(e)),
+    }
+}
+
+/// [`write_atomic`] off the runtime's threads.
+pub async fn write_file(path: &Path, bytes: impl Into<Vec<u8>>) -> std::io::Result<()> {
+    let (path, bytes) = (path.to_path_buf(), bytes.into());
+    off_runtime(move || write_atomic(&path, &bytes)).await
+}
+
+/// [`write_secret`] off the runtime's threads.
+pub async fn write_secret_file(path: &Path, bytes: impl Into<Vec<u8>>) -> std::io::Result<()> {
+    let (path, bytes) = (path.to_path_buf(), bytes.into());
+    off_runtime(move || write_secret(&path, &bytes)).await
 }
 
 /// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, mode

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use serde::Deserialize;
+use sei_tasks::params::{ConfigureStateSyncParams, DiscoverPeersParams, PeerSource as Source};
 use serde_json::{Map, Value, json};
 
 use super::{TaskContext, TaskError};
@@ -38,46 +38,15 @@ fn rpc_base(ctx: &TaskContext, host: &str) -> String {
     }
 }
 
-#[derive(Deserialize, Debug)]
-#[serde(tag = "type", rename_all = "camelCase")]
-enum Source {
-    #[serde(rename = "ec2Tags")]
-    Ec2Tags {
-        #[serde(default)]
-        region: String,
-        #[serde(default)]
-        tags: std::collections::BTreeMap<String, String>,
-    },
-    #[serde(rename = "static")]
-    Static {
-        #[serde(default)]
-        addresses: Vec<String>,
-    },
-    #[serde(rename = "dnsEndpoints")]
-    DnsEndpoints {
-        #[serde(default)]
-        endpoints: Vec<String>,
-    },
-}
-
-#[derive(Deserialize, Default)]
-struct DiscoverParams {
-    #[serde(default)]
-    sources: Vec<Value>,
-}
-
 /// Resolves peers from every source (any source error aborts) and writes them, de-duplicated
 /// in first-seen order, to `[p2p] persistent-peers`.
-pub async fn discover(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
-    let p: DiscoverParams = ctx.params(&params)?;
+pub async fn discover(ctx: TaskContext, p: DiscoverPeersParams) -> Result<(), TaskError> {
     if p.sources.is_empty() {
         return Err(ctx.err("validate params", "at least one source is required"));
     }
-    let mut sources = Vec::new();
-    for (i, raw) in p.sources.iter().enumerate() {
-        let source: Source = serde_json::from_value(raw.clone())
-            .map_err(|e| ctx.err("validate params", format!("sources[{i}]: {e}")))?;
-        let problem = match &source {
+    let sources = p.sources;
+    for (i, source) in sources.iter().enumerate() {
+        let problem = match source {
             Source::Ec2Tags { region, tags } if region.is_empty() || tags.is_empty() => {
                 Some("region and tags are required".to_string())
             }
@@ -91,7 +60,6 @@ pub async fn discover(ctx: TaskContext, params: Value) -> Result<(), TaskError> 
         if let Some(problem) = problem {
             return Err(ctx.err("validate params", format!("sources[{i}]: {problem}")));
         }
-        sources.push(source);
     }
     let mut peers: Vec<String> = Vec::new();
     for (i, source) in sources.iter().enumerate() {
@@ -166,34 +134,25 @@ pub async fn discover(ctx: TaskContext, params: Value) -> Result<(), TaskError> 
             }
         }
     }
-    super::set_persistent_peers(&ctx, &peers.join(","))
+    super::set_persistent_peers(&ctx, &peers.join(",")).await
 }
 
 const STATESYNC_MARKER: &str = ".sei-sidecar-statesync-done";
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct StateSyncParams {
-    #[serde(default)]
-    use_local_snapshot: bool,
-    #[serde(default)]
-    trust_period: String,
-    #[serde(default)]
-    backfill_blocks: i64,
-}
 
 /// Blocks behind the tip the trust point is taken at.
 const TRUST_LAG: i64 = 2000;
 
 /// Fills `[statesync]` with a trust point from the first peer (or the newest local
 /// snapshot) and two RPC servers.
-pub async fn configure_state_sync(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
+pub async fn configure_state_sync(ctx: TaskContext, p: ConfigureStateSyncParams) -> Result<(), TaskError> {
     if ctx.marker_done(STATESYNC_MARKER) {
         return Ok(());
     }
-    let p: StateSyncParams = ctx.params(&params)?;
-    if !p.trust_period.is_empty() {
-        sei_config::duration::GoDuration::parse(&p.trust_period).map_err(|e| ctx.err("validate params", e))?;
+    let use_local_snapshot = p.use_local_snapshot.unwrap_or(false);
+    let trust_period = p.trust_period.unwrap_or_default();
+    let backfill_blocks = p.backfill_blocks.unwrap_or(0);
+    if !trust_period.is_empty() {
+        sei_config::duration::GoDuration::parse(&trust_period).map_err(|e| ctx.err("validate params", e))?;
     }
     let config =
         std::fs::read_to_string(ctx.config_dir().join("config.toml")).map_err(|e| ctx.err("read", e.to_string()))?;
@@ -210,7 +169,7 @@ pub async fn configure_state_sync(ctx: TaskContext, params: Value) -> Result<(),
         return Err(ctx.err("peers", "no peers in config.toml [p2p] persistent-peers; run discover-peers first"));
     };
     let base = rpc_base(&ctx, first);
-    let trust_height = if p.use_local_snapshot {
+    let trust_height = if use_local_snapshot {
         let root = ctx.home().join("data/snapshots");
         std::fs::read_dir(&root)
             .map_err(|e| ctx.err("local snapshot", format!("{}: {e}", root.display())))?
@@ -242,14 +201,15 @@ pub async fn configure_state_sync(ctx: TaskContext, params: Value) -> Result<(),
     section.insert("trust-height".into(), json!(trust_height));
     section.insert("trust-hash".into(), json!(hash));
     section.insert("rpc-servers".into(), json!(servers.join(",")));
-    section.insert("use-local-snapshot".into(), json!(p.use_local_snapshot));
-    if !p.trust_period.is_empty() {
-        section.insert("trust-period".into(), json!(p.trust_period));
+    section.insert("use-local-snapshot".into(), json!(use_local_snapshot));
+    if !trust_period.is_empty() {
+        section.insert("trust-period".into(), json!(trust_period));
     }
-    if p.backfill_blocks > 0 {
-        section.insert("backfill-blocks".into(), json!(p.backfill_blocks));
+    if backfill_blocks > 0 {
+        section.insert("backfill-blocks".into(), json!(backfill_blocks));
     }
-    let patch = json!({"statesync": section});
-    super::patch_config_toml(&ctx, patch.as_object().expect("an object"))?;
-    ctx.write_marker(STATESYNC_MARKER)
+    let mut patch = Map::new();
+    patch.insert("statesync".into(), Value::Object(section));
+    super::patch_config_toml(&ctx, patch).await?;
+    ctx.write_marker(STATESYNC_MARKER).await
 }

@@ -4,12 +4,12 @@
 use std::io::Write;
 use std::time::Duration;
 
-use serde::Deserialize;
+use sei_tasks::params::ResultExportParams;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{TaskContext, TaskError, write_atomic};
+use super::{TaskContext, TaskError, write_file};
 use crate::s3::Bucket;
 
 const STATE: &str = ".sei-sidecar-last-export.json";
@@ -17,21 +17,6 @@ const SNAPSHOT_HEIGHT: &str = ".sei-sidecar-snapshot-height";
 const PAGE: i64 = 1000;
 const COMPARE_PAGE: usize = 100;
 const POLL: Duration = Duration::from_secs(5);
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Params {
-    #[serde(default)]
-    bucket: String,
-    #[serde(default)]
-    region: String,
-    #[serde(default)]
-    prefix: String,
-    #[serde(default)]
-    rpc_endpoint: String,
-    #[serde(default)]
-    canonical_rpc: String,
-}
 
 fn now_secs() -> String {
     let now = OffsetDateTime::now_utc().replace_nanosecond(0).expect("0 is valid");
@@ -82,29 +67,27 @@ fn last_exported(ctx: &TaskContext) -> i64 {
     std::fs::read_to_string(ctx.home().join(SNAPSHOT_HEIGHT)).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(0)
 }
 
-fn save_last_exported(ctx: &TaskContext, height: i64) -> Result<(), TaskError> {
-    write_atomic(&ctx.home().join(STATE), json!({"lastExportedHeight": height}).to_string().as_bytes())
+async fn save_last_exported(ctx: &TaskContext, height: i64) -> Result<(), TaskError> {
+    write_file(&ctx.home().join(STATE), json!({"lastExportedHeight": height}).to_string())
+        .await
         .map_err(|e| ctx.err("state", e.to_string()))
 }
 
-pub async fn export(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
-    let mut p: Params = ctx.params(&params)?;
+pub async fn export(ctx: TaskContext, p: ResultExportParams) -> Result<(), TaskError> {
     if p.bucket.is_empty() || p.region.is_empty() {
         return Err(ctx.err("validate params", "bucket and region are required"));
     }
-    if !p.prefix.is_empty() && !p.prefix.ends_with('/') {
-        p.prefix.push('/');
+    let mut prefix = p.prefix.unwrap_or_default();
+    if !prefix.is_empty() && !prefix.ends_with('/') {
+        prefix.push('/');
     }
-    if p.rpc_endpoint.is_empty() {
-        p.rpc_endpoint = ctx.settings.node_rpc.clone();
-    }
-    let local = p.rpc_endpoint.trim_end_matches('/').to_string();
+    let rpc_endpoint = p.rpc_endpoint.filter(|r| !r.is_empty()).unwrap_or_else(|| ctx.settings.node_rpc.clone());
+    let local = rpc_endpoint.trim_end_matches('/').to_string();
     let bucket = Bucket::open(&ctx, &p.bucket, &p.region, "the task's bucket and region")?;
     let start = last_exported(&ctx).saturating_add(1);
-    if p.canonical_rpc.is_empty() {
-        export_pages(&ctx, &bucket, &p.prefix, &local, start).await
-    } else {
-        compare(&ctx, &bucket, &p.prefix, &local, p.canonical_rpc.trim_end_matches('/'), start).await
+    match p.canonical_rpc.filter(|c| !c.is_empty()) {
+        None => export_pages(&ctx, &bucket, &prefix, &local, start).await,
+        Some(canonical) => compare(&ctx, &bucket, &prefix, &local, canonical.trim_end_matches('/'), start).await,
     }
 }
 
@@ -127,7 +110,7 @@ async fn export_pages(
             lines.push(json!({"block_results": raw, "exported_at": now_secs(), "height": h}));
         }
         bucket.put(ctx, &format!("{prefix}{start}-{end}.ndjson.gz"), ndjson(&lines)).await?;
-        if save_last_exported(ctx, end).is_err() {
+        if save_last_exported(ctx, end).await.is_err() {
             return Ok(()); // the next run redoes this page
         }
         start = end + 1;
@@ -281,7 +264,7 @@ async fn compare(
                     tracing::warn!(error = %e, "divergence report upload failed");
                 }
                 flush(ctx, bucket, prefix, &buffer).await?;
-                save_last_exported(ctx, next)?;
+                save_last_exported(ctx, next).await?;
                 tracing::warn!(height = next, "shadow node diverged from the canonical chain");
                 return Ok(());
             }
@@ -289,7 +272,7 @@ async fn compare(
                 match flush(ctx, bucket, prefix, &buffer).await {
                     Ok(last) => {
                         buffer.clear();
-                        save_last_exported(ctx, last)?;
+                        save_last_exported(ctx, last).await?;
                     }
                     Err(e) => tracing::warn!(error = %e, "flush failed; retrying after the next block"),
                 }

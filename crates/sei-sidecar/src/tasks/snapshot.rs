@@ -3,22 +3,15 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use serde::Deserialize;
+use sei_tasks::params::SnapshotRestoreParams;
 use serde_json::{Value, json};
 
-use super::{TaskContext, TaskError, write_atomic};
+use super::{TaskContext, TaskError, write_file};
 use crate::s3::Bucket;
 
 const RESTORE_MARKER: &str = ".sei-sidecar-snapshot-done";
 const HEIGHT_FILE: &str = ".sei-sidecar-snapshot-height";
 const UPLOAD_STATE: &str = ".sei-sidecar-last-upload.json";
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct RestoreParams {
-    #[serde(default)]
-    target_height: i64,
-}
 
 /// The height in a key ending in `/<digits>.tar.gz`.
 fn key_height(key: &str) -> Option<i64> {
@@ -30,12 +23,12 @@ fn key_height(key: &str) -> Option<i64> {
     digits.parse().ok()
 }
 
-pub async fn restore(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
+pub async fn restore(ctx: TaskContext, p: SnapshotRestoreParams) -> Result<(), TaskError> {
     if ctx.marker_done(RESTORE_MARKER) {
         return Ok(());
     }
-    let p: RestoreParams = ctx.params(&params)?;
-    if p.target_height < 0 {
+    let target_height = p.target_height.unwrap_or(0);
+    if target_height < 0 {
         return Err(ctx.err("validate params", "targetHeight must be >= 0"));
     }
     let bucket = Bucket::snapshots(&ctx)?;
@@ -44,11 +37,11 @@ pub async fn restore(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
     let best = keys
         .iter()
         .filter_map(|k| key_height(k).map(|h| (h, k)))
-        .filter(|(h, _)| p.target_height == 0 || *h <= p.target_height)
+        .filter(|(h, _)| target_height == 0 || *h <= target_height)
         .max_by_key(|(h, _)| *h);
     let Some((height, key)) = best else {
-        let what = if p.target_height > 0 {
-            format!("no snapshot at or below height {}", p.target_height)
+        let what = if target_height > 0 {
+            format!("no snapshot at or below height {target_height}")
         } else {
             "no snapshots found".into()
         };
@@ -72,7 +65,7 @@ pub async fn restore(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
     drop(archive);
     result?;
     tracing::info!(height, key = %key, "snapshot restored");
-    ctx.write_marker(RESTORE_MARKER)
+    ctx.write_marker(RESTORE_MARKER).await
 }
 
 /// `path` with `.` removed, refusing absolute paths and any `..`.
@@ -192,13 +185,13 @@ async fn upload_once(ctx: &TaskContext) -> Result<Option<u64>, TaskError> {
         .await?;
     bucket.put(ctx, &format!("{chain}/state-sync/latest.txt"), candidate.to_string().into_bytes()).await?;
     let state = json!({"lastUploadedHeight": candidate}).to_string();
-    write_atomic(&state_path, state.as_bytes()).map_err(|e| ctx.err("state", e.to_string()))?;
+    write_file(&state_path, state).await.map_err(|e| ctx.err("state", e.to_string()))?;
     Ok(Some(candidate))
 }
 
 /// Publishes new local snapshots every `SEI_SNAPSHOT_UPLOAD_INTERVAL` until cancelled.
 /// A failed attempt is logged and retried at the next interval.
-pub async fn upload(ctx: TaskContext, _: Value) -> Result<(), TaskError> {
+pub async fn upload(ctx: TaskContext) -> Result<(), TaskError> {
     loop {
         match upload_once(&ctx).await {
             Ok(Some(h)) => tracing::info!(height = h, "snapshot uploaded"),

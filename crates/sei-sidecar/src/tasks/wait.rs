@@ -2,21 +2,10 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use sei_tasks::params::{AwaitAction, AwaitCondition, AwaitConditionParams};
 use serde_json::Value;
 
 use super::{TaskContext, TaskError};
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Params {
-    #[serde(default)]
-    condition: String,
-    #[serde(default)]
-    target_height: i64,
-    #[serde(default)]
-    action: String,
-}
 
 /// The latest block height from CometBFT `/status` (plain or JSON-RPC wrapped).
 pub async fn latest_height(ctx: &TaskContext, timeout: Duration) -> Result<i64, String> {
@@ -34,16 +23,11 @@ pub async fn latest_height(ctx: &TaskContext, timeout: Duration) -> Result<i64, 
         .ok_or_else(|| format!("{url}: no sync_info.latest_block_height"))
 }
 
-pub async fn await_condition(ctx: TaskContext, params: Value) -> Result<(), TaskError> {
-    let p: Params = ctx.params(&params)?;
-    if p.condition != "height" {
-        return Err(ctx.err("validate params", format!("unsupported condition {:?} (only \"height\")", p.condition)));
-    }
+pub async fn await_condition(ctx: TaskContext, p: AwaitConditionParams) -> Result<(), TaskError> {
+    // The only condition (height) and action (SIGTERM_SEID) are checked by their types.
+    let AwaitCondition::Height = p.condition;
     if p.target_height <= 0 {
         return Err(ctx.err("validate params", "targetHeight must be > 0"));
-    }
-    if !p.action.is_empty() && p.action != "SIGTERM_SEID" {
-        return Err(ctx.err("validate params", format!("unsupported action {:?} (only SIGTERM_SEID)", p.action)));
     }
     let mut healthy = true;
     loop {
@@ -61,7 +45,7 @@ pub async fn await_condition(ctx: TaskContext, params: Value) -> Result<(), Task
             _ = tokio::time::sleep(Duration::from_millis(100)) => {}
         }
     }
-    if p.action == "SIGTERM_SEID" {
+    if p.action == Some(AwaitAction::SigtermSeid) {
         crate::seid::terminate(&ctx).await?;
     }
     Ok(())

@@ -109,6 +109,14 @@ impl Sidecar {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Also returns the `sei-task-submission` header (what the submission did).
+    pub async fn submit_saying(&self, body: Value) -> (StatusCode, Option<String>, Value) {
+        let r = self.http.post(self.url("/v0/tasks")).bearer_auth(TOKEN).json(&body).send().await.unwrap();
+        let status = r.status();
+        let said = r.headers().get("sei-task-submission").map(|v| v.to_str().unwrap().to_string());
+        (status, said, r.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn task(&self, id: &str) -> (StatusCode, Value) {
         let r = self.http.get(self.url(&format!("/v0/tasks/{id}"))).bearer_auth(TOKEN).send().await.unwrap();
         let status = r.status();
@@ -134,6 +142,13 @@ impl Sidecar {
         let (code, body) = self.submit(json!({"type": task_type, "params": params})).await;
         assert_eq!(code, 201, "{body}");
         self.finished(body["id"].as_str().unwrap()).await
+    }
+
+    /// Submits a task whose params the sidecar must refuse (400); the error message.
+    pub async fn refused(&self, task_type: &str, params: Value) -> String {
+        let (code, body) = self.submit(json!({"type": task_type, "params": params})).await;
+        assert_eq!(code, 400, "{task_type} was not refused: {body}");
+        body["error"].as_str().unwrap().to_string()
     }
 
     pub async fn status_of(&self, path: &str) -> StatusCode {
