@@ -95,6 +95,31 @@ impl Context {
         self.node_writer.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
+    /// Forgets everything kept about nodes that no longer exist (deleted while another
+    /// replica led, or whose finalizer someone else removed).
+    pub fn sweep(&self) {
+        let nodes = self.nodes.state();
+        let uids: std::collections::HashSet<String> = nodes.iter().filter_map(|n| n.metadata.uid.clone()).collect();
+        let names = nodes
+            .iter()
+            .map(|n| (n.metadata.namespace.clone().unwrap_or_default(), n.metadata.name.clone().unwrap_or_default()))
+            .collect();
+        self.memory.retain(&uids);
+        self.tokens.retain(&uids);
+        self.own_writes.retain(&uids);
+        self.metrics.retain_nodes(&names);
+    }
+
+    /// Refuses a write while this replica does not lead: a reconcile that began before
+    /// leadership was lost stops at its next write.
+    pub fn check_writing(&self) -> Result<(), crate::error::Error> {
+        if self.leadership.may_write() {
+            Ok(())
+        } else {
+            Err(crate::error::Error::Transient("not writing: this replica does not hold the leader Lease".into()))
+        }
+    }
+
     /// The sidecar base URL of a node: its pod DNS name, unless the address file names it.
     pub fn sidecar_url(&self, namespace: &str, name: &str, default: String) -> String {
         self.addresses.get(namespace, name).unwrap_or(default)

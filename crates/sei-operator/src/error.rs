@@ -7,9 +7,12 @@ use std::time::Duration;
 pub enum Error {
     #[error("kubernetes API: {0}")]
     Kube(#[from] kube::Error),
-    /// Something outside the API that may resolve by itself (e.g. a Secret in a bad state).
+    /// Something that may resolve by itself: retried with backoff.
     #[error("{0}")]
     Transient(String),
+    /// Something in the cluster a person must fix (e.g. a Secret in a bad state).
+    #[error("{0}")]
+    Misconfigured(String),
 }
 
 /// What kind of failure an error is, which decides how it is retried and reported.
@@ -50,13 +53,23 @@ impl Error {
         match self {
             Error::Kube(kube::Error::Api(s)) => match s.code {
                 409 => Category::Conflict,
+                // Creating in a namespace that is being deleted: it will be gone shortly.
+                403 if s.message.contains("being terminated") => Category::Transient,
                 401 | 403 => Category::Permission,
                 404 => Category::NotFound,
                 400 | 422 => Category::Invalid,
                 _ => Category::Transient,
             },
+            Error::Misconfigured(_) => Category::Invalid,
             _ => Category::Transient,
         }
+    }
+
+    /// Whether this is the API server saying that SeiNode `name` itself does not exist (it
+    /// was deleted while the reconcile ran): nothing left to do, nobody to tell.
+    pub fn is_gone(&self, name: &str) -> bool {
+        matches!(self, Error::Kube(kube::Error::Api(s)) if s.code == 404
+            && s.details.as_ref().is_some_and(|d| d.kind == "seinodes" && d.name == name))
     }
 
     /// A short hint on what to do, for the condition message.
@@ -66,7 +79,7 @@ impl Error {
                 " (grant the operator's ServiceAccount this permission: see deploy/rbac/role.yaml; retried every 5 minutes)"
             }
             Category::NotFound => " (a kind or namespace the operator needs is missing; retried every 5 minutes)",
-            Category::Invalid => " (the API server refused the operator's request; retried every 5 minutes)",
+            Category::Invalid => " (retried every 5 minutes)",
             _ => "",
         }
     }
@@ -101,6 +114,9 @@ mod tests {
         assert_eq!(api(500).category(), Category::Transient);
         assert_eq!(api(429).category(), Category::Transient);
         assert_eq!(Error::Transient("x".into()).category(), Category::Transient);
+        assert_eq!(Error::Misconfigured("x".into()).category(), Category::Invalid);
+        let terminating = kube::core::Status::failure("namespaces \"x\" is being terminated", "Forbidden");
+        assert_eq!(Error::Kube(kube::Error::Api(terminating.with_code(403).boxed())).category(), Category::Transient);
         assert!(api(403).category().needs_a_person() && !api(503).category().needs_a_person());
     }
 

@@ -1,20 +1,28 @@
-//! Leader election on a `coordination.k8s.io/v1` Lease.
+//! Leader election on a `coordination.k8s.io/v1` Lease, compatible with the reference
+//! operator's (controller-runtime's): same Lease name and fields, so the two never lead
+//! at once while a cluster moves from one to the other.
 //!
 //! Every replica runs the watches (so a new leader starts with warm caches); only the
-//! replica holding a fresh Lease writes. A leader that cannot reach the API server stops
-//! writing once its Lease may have run out, and carries on when it renews it again: an
-//! outage of the API server is waited out, not turned into a crash loop. A leader that
-//! finds the Lease taken by another replica has lost it for good and stops.
+//! replica holding a fresh Lease writes. Time is measured on this replica's own monotonic
+//! clock, never compared with another replica's: a follower takes a Lease whose record it
+//! has seen unchanged for a whole lease duration, and a leader stops writing a margin
+//! before the duration has passed since it sent its last successful renewal. A leader that
+//! cannot reach the API server therefore stops writing in time and carries on when it
+//! renews again: an outage is waited out, not turned into a crash loop. A leader that
+//! finds the Lease taken by another replica has lost it for good.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
-use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, PostParams};
 use tokio::sync::watch;
+
+/// The reference operator's Lease name (controller-runtime's `LeaderElectionID`).
+pub const LEASE_NAME: &str = "bc1f5b0a.sei.io";
 
 /// How long a Lease lasts, how early the holder renews it, and how often others look.
 #[derive(Clone, Copy, Debug)]
@@ -23,7 +31,7 @@ pub struct Timings {
     pub lease: Duration,
     /// The holder renews once less than this is left.
     pub renew_before: Duration,
-    /// A holder stops writing this long before its Lease would run out unrenewed.
+    /// A holder stops writing this long before its Lease could run out unrenewed.
     pub margin: Duration,
     /// How often a follower reads the Lease, and a failed renewal is retried.
     pub retry: Duration,
@@ -90,23 +98,31 @@ pub enum Lost {
     TakenBy(String),
 }
 
-fn now() -> Timestamp {
-    Timestamp::now()
-}
-
-/// When a Lease record runs out, by the clock of whoever reads it.
-fn expiry(spec: &LeaseSpec) -> Option<Timestamp> {
-    let renewed = spec.renew_time.as_ref().or(spec.acquire_time.as_ref())?.0;
-    let secs = spec.lease_duration_seconds.unwrap_or(0);
-    renewed.checked_add(SignedDuration::from_secs(secs.into())).ok()
-}
-
 fn holder(lease: &Lease) -> Option<&str> {
     lease.spec.as_ref()?.holder_identity.as_deref().filter(|h| !h.is_empty())
 }
 
-fn left(spec: &LeaseSpec) -> SignedDuration {
-    expiry(spec).map(|e| e.duration_since(now())).unwrap_or(SignedDuration::ZERO)
+/// What a replica last saw of the Lease, and when (by its own clock).
+#[derive(Clone, Debug, PartialEq)]
+struct Seen {
+    holder: Option<String>,
+    renewed: Option<MicroTime>,
+    transitions: Option<i32>,
+}
+
+impl Seen {
+    fn of(lease: &Lease) -> Seen {
+        let spec = lease.spec.clone().unwrap_or_default();
+        Seen { holder: holder(lease).map(String::from), renewed: spec.renew_time, transitions: spec.lease_transitions }
+    }
+}
+
+/// The outcome of one attempt to hold the Lease.
+enum Attempt {
+    /// This replica holds it; the renewal was sent at this instant.
+    Held(Instant),
+    /// Someone else holds it (or wrote it meanwhile).
+    Other(String),
 }
 
 /// One replica's side of the election.
@@ -119,12 +135,14 @@ pub struct Elector {
 }
 
 impl Elector {
+    /// `identity` must be unique per process (a restarted pod with the same name is a
+    /// different holder): append something random to the pod name.
     pub fn new(api: Api<Lease>, name: &str, identity: &str, timings: Timings, leadership: Leadership) -> Self {
         Elector { api, name: name.into(), identity: identity.into(), timings, leadership }
     }
 
     fn spec(&self, transitions: i32, acquired: Option<MicroTime>) -> LeaseSpec {
-        let t = MicroTime(now());
+        let t = MicroTime(Timestamp::now());
         LeaseSpec {
             holder_identity: Some(self.identity.clone()),
             lease_duration_seconds: Some(self.timings.lease.as_secs().try_into().unwrap_or(i32::MAX)),
@@ -135,83 +153,97 @@ impl Elector {
         }
     }
 
-    /// Takes the Lease if it is free or has run out; renews it if this replica holds it.
-    /// Returns the Lease as written, or `None` when another replica holds it.
-    async fn try_hold(&self) -> Result<Option<Lease>, kube::Error> {
+    /// Takes the Lease if it is free or has run out (`expired`), renews it if this replica
+    /// holds it.
+    async fn attempt(&self, seen: &mut Option<(Seen, Instant)>) -> Result<Attempt, kube::Error> {
+        let sent = Instant::now();
         let Some(mut lease) = self.api.get_opt(&self.name).await? else {
             let lease = Lease {
                 metadata: ObjectMeta { name: Some(self.name.clone()), ..Default::default() },
                 spec: Some(self.spec(0, None)),
             };
             return match self.api.create(&PostParams::default(), &lease).await {
-                Ok(l) => Ok(Some(l)),
-                Err(kube::Error::Api(s)) if s.code == 409 => Ok(None),
+                Ok(_) => Ok(Attempt::Held(sent)),
+                Err(kube::Error::Api(s)) if s.code == 409 => Ok(Attempt::Other("a replica that created it".into())),
                 Err(e) => Err(e),
             };
         };
-        let spec = lease.spec.clone().unwrap_or_default();
-        let mine = holder(&lease) == Some(self.identity.as_str());
-        if !mine && holder(&lease).is_some() && left(&spec) > SignedDuration::ZERO {
-            return Ok(None);
+        let now = Seen::of(&lease);
+        // The record changed since it was last seen: it is alive for another lease duration.
+        if seen.as_ref().is_none_or(|(s, _)| *s != now) {
+            *seen = Some((now.clone(), Instant::now()));
         }
+        let mine = now.holder.as_deref() == Some(self.identity.as_str());
+        let free = now.holder.is_none();
+        let expired = seen.as_ref().is_some_and(|(_, at)| at.elapsed() >= self.timings.lease);
+        if !mine && !free && !expired {
+            return Ok(Attempt::Other(now.holder.unwrap_or_default()));
+        }
+        let spec = lease.spec.clone().unwrap_or_default();
         let transitions = spec.lease_transitions.unwrap_or(0) + i32::from(!mine);
         lease.spec = Some(self.spec(transitions, if mine { spec.acquire_time.clone() } else { None }));
         match self.api.replace(&self.name, &PostParams::default(), &lease).await {
-            Ok(l) => Ok(Some(l)),
-            // Someone else wrote it between the read and this write.
-            Err(kube::Error::Api(s)) if s.code == 409 => Ok(None),
+            Ok(_) => Ok(Attempt::Held(sent)),
+            // Written by someone else between the read and this write: look again.
+            Err(kube::Error::Api(s)) if s.code == 409 => Ok(Attempt::Other(String::new())),
             Err(e) => Err(e),
         }
     }
 
-    /// Runs until this replica, having led, finds the Lease taken by another one. Never
+    /// Runs until this replica, having led, finds the Lease held by another one. Never
     /// returns while following or while the API server cannot be reached.
     pub async fn run(&self) -> Lost {
-        let mut held: Option<Lease> = None;
+        let t = self.timings;
+        // Until when this replica may write: a margin before its Lease could run out,
+        // counted from when its last successful renewal was sent.
+        let mut valid_until: Option<Instant> = None;
+        let mut seen: Option<(Seen, Instant)> = None;
         let mut trouble: Option<String> = None;
         loop {
-            match self.try_hold().await {
-                Ok(Some(lease)) => {
+            // A renewal that hangs must not outlive the Lease it renews.
+            let limit = valid_until.map_or(t.lease, |v| v.saturating_duration_since(Instant::now())).max(t.retry);
+            let outcome = tokio::time::timeout(limit, self.attempt(&mut seen)).await;
+            match outcome {
+                Ok(Ok(Attempt::Held(sent))) => {
                     if trouble.take().is_some() {
                         tracing::info!(lease = %self.name, "the leader Lease can be renewed again");
                     }
-                    if held.is_none() || !self.leadership.may_write() {
+                    if !self.leadership.may_write() {
                         tracing::info!(lease = %self.name, identity = %self.identity, "leading: writing from now on");
                     }
+                    valid_until = Some(sent + t.lease.saturating_sub(t.margin));
                     self.leadership.set(true);
-                    held = Some(lease);
                 }
-                Ok(None) => {
-                    if held.is_some() {
-                        self.leadership.set(false);
-                        let by = self.api.get_opt(&self.name).await.ok().flatten();
-                        let other = by.as_ref().and_then(holder).unwrap_or("nobody").to_string();
-                        return Lost::TakenBy(other);
-                    }
+                Ok(Ok(Attempt::Other(by))) if valid_until.is_some() && !by.is_empty() => {
+                    self.leadership.set(false);
+                    return Lost::TakenBy(by);
                 }
-                Err(e) => {
-                    let text = e.to_string();
-                    if trouble.as_deref() != Some(text.as_str()) {
-                        tracing::warn!(lease = %self.name, error = %text, "cannot read or renew the leader Lease; retrying");
-                        trouble = Some(text);
-                    }
-                }
+                Ok(Ok(Attempt::Other(_))) => {}
+                Ok(Err(e)) => self.note_trouble(&mut trouble, e.to_string()),
+                Err(_) => self.note_trouble(&mut trouble, format!("no answer within {limit:?}")),
             }
-            // Stop writing before the Lease could have run out unrenewed.
-            let remaining = held.as_ref().and_then(|l| l.spec.as_ref()).map(left).unwrap_or(SignedDuration::ZERO);
-            let margin = SignedDuration::try_from(self.timings.margin).unwrap_or(SignedDuration::ZERO);
-            if held.is_some() && remaining <= margin && self.leadership.may_write() {
+            if valid_until.is_some_and(|v| Instant::now() >= v) && self.leadership.may_write() {
                 tracing::warn!(lease = %self.name, "the leader Lease could not be renewed in time: not writing until it is");
                 self.leadership.set(false);
             }
-            let pause = match (&held, trouble.is_some()) {
-                (Some(_), false) => {
-                    let renew_in = remaining - SignedDuration::try_from(self.timings.renew_before).unwrap_or_default();
-                    Duration::try_from(renew_in).unwrap_or(Duration::ZERO).max(self.timings.retry)
+            let pause = match valid_until {
+                Some(v) if trouble.is_none() => {
+                    // Renew once less than `renew_before` is left of the lease.
+                    let renew_at = v + t.margin;
+                    renew_at
+                        .checked_sub(t.renew_before)
+                        .map_or(t.retry, |r| r.saturating_duration_since(Instant::now()))
                 }
-                _ => self.timings.retry,
+                _ => t.retry,
             };
-            tokio::time::sleep(pause).await;
+            tokio::time::sleep(pause.max(Duration::from_millis(100))).await;
+        }
+    }
+
+    fn note_trouble(&self, trouble: &mut Option<String>, text: String) {
+        if trouble.as_deref() != Some(text.as_str()) {
+            tracing::warn!(lease = %self.name, error = %text, "cannot read or renew the leader Lease; retrying");
+            *trouble = Some(text);
         }
     }
 
@@ -238,17 +270,6 @@ mod tests {
     use super::*;
     use futures::StreamExt;
 
-    #[test]
-    fn a_lease_runs_out_its_duration_after_the_last_renewal() {
-        let renewed = now();
-        let spec =
-            LeaseSpec { renew_time: Some(MicroTime(renewed)), lease_duration_seconds: Some(15), ..Default::default() };
-        assert_eq!(expiry(&spec), Some(renewed.checked_add(SignedDuration::from_secs(15)).unwrap()));
-        assert!(left(&spec) > SignedDuration::from_secs(14));
-        assert_eq!(expiry(&LeaseSpec::default()), None, "never renewed: free");
-        assert_eq!(left(&LeaseSpec::default()), SignedDuration::ZERO);
-    }
-
     #[tokio::test]
     async fn every_start_of_writing_is_announced_once() {
         let l = Leadership::follower();
@@ -263,5 +284,20 @@ mod tests {
         assert!(starts.next().await.is_some());
         assert!(tokio::time::timeout(Duration::from_millis(50), starts.next()).await.is_err(), "no extra start");
         assert!(Leadership::always().may_write());
+    }
+
+    #[test]
+    fn a_lease_record_is_the_same_until_it_is_renewed_or_changes_hands() {
+        let lease = |holder: &str, renewed: i64| Lease {
+            metadata: Default::default(),
+            spec: Some(LeaseSpec {
+                holder_identity: Some(holder.into()),
+                renew_time: Some(MicroTime(Timestamp::from_second(renewed).unwrap())),
+                ..Default::default()
+            }),
+        };
+        assert_eq!(Seen::of(&lease("a", 1)), Seen::of(&lease("a", 1)));
+        assert_ne!(Seen::of(&lease("a", 1)), Seen::of(&lease("a", 2)));
+        assert_ne!(Seen::of(&lease("a", 1)), Seen::of(&lease("b", 1)));
     }
 }

@@ -64,6 +64,19 @@ pub async fn run_controllers(ctx: Arc<context::Context>) {
         .applied_objects()
         .predicate_filter(spec_or_retry, Default::default());
     let config = controller::Config::default().concurrency(CONCURRENCY);
+    let sweeper = {
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(SWEEP);
+            loop {
+                tick.tick().await;
+                // Only once the cache has been filled: an empty store would forget everything.
+                if ctx.nodes.wait_until_ready().await.is_ok() {
+                    ctx.sweep();
+                }
+            }
+        })
+    };
     Controller::for_stream(trigger, ctx.nodes.clone())
         .with_config(config)
         .owns_stream(owned::<StatefulSet>(&client))
@@ -79,4 +92,8 @@ pub async fn run_controllers(ctx: Arc<context::Context>) {
             }
         })
         .await;
+    sweeper.abort();
 }
+
+/// How often what is kept in memory about deleted nodes is dropped.
+const SWEEP: std::time::Duration = std::time::Duration::from_secs(60);

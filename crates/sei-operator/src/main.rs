@@ -90,7 +90,10 @@ async fn run(args: Args) -> Result<()> {
         sei_operator::run_controllers(ctx).await;
         return Ok(());
     }
-    let identity = replica.unwrap_or_else(|| format!("sei-operator-{}", uuid::Uuid::new_v4()));
+    // Unique per process, like controller-runtime's `<hostname>_<uuid>`: a pod restarted
+    // under the same name is a new holder that must wait for the old one's Lease.
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let identity = format!("{}_{}", replica.as_deref().unwrap_or("sei-operator"), &suffix[..8]);
     let timings = Timings {
         lease: std::time::Duration::from_secs(args.leader_election_lease_duration),
         renew_before: std::time::Duration::from_secs(args.leader_election_renew_before),
@@ -102,7 +105,7 @@ async fn run(args: Args) -> Result<()> {
         timings.margin.as_secs()
     );
     let leases = kube::Api::namespaced(client, &args.leader_election_namespace);
-    let elector = Elector::new(leases, "sei-operator-leader", &identity, timings, leadership);
+    let elector = Elector::new(leases, sei_operator::leader::LEASE_NAME, &identity, timings, leadership);
     // The controllers run from the start on every replica (warm caches); they write only
     // while this replica leads.
     tokio::select! {

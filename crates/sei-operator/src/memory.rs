@@ -71,6 +71,11 @@ impl OwnWrites {
         lock(&self.0).remove(uid);
     }
 
+    /// Keeps only the copies of nodes `alive` names.
+    pub fn retain(&self, alive: &std::collections::HashSet<String>) {
+        lock(&self.0).retain(|uid, _| alive.contains(uid));
+    }
+
     pub fn len(&self) -> usize {
         lock(&self.0).len()
     }
@@ -99,6 +104,11 @@ impl TokenCache {
     pub fn forget(&self, uid: &str) {
         lock(&self.0).remove(uid);
     }
+
+    /// Keeps only the tokens of nodes `alive` names (and drops expired ones).
+    pub fn retain(&self, alive: &std::collections::HashSet<String>) {
+        lock(&self.0).retain(|uid, (_, at)| alive.contains(uid) && at.elapsed() < TOKEN_TTL);
+    }
 }
 
 /// Per-node notes, by UID.
@@ -109,9 +119,10 @@ pub struct Memory(Mutex<HashMap<String, Notes>>);
 pub struct Notes {
     /// Failed reconciles in a row, for the retry backoff.
     pub failures: u32,
-    /// What was last logged about the node's waiting, so that a repeated state is not
-    /// logged again.
-    pub logged: Option<String>,
+    /// The reconcile error last logged, so that a repeated one is not logged again.
+    pub logged_error: Option<String>,
+    /// What the node was last logged to be waiting on.
+    pub logged_wait: Option<String>,
     /// Since when, and why, the node's sidecar could not be reached.
     pub unreachable: Option<(Instant, Cause)>,
     /// The image the operator last applied in the node's StatefulSet.
@@ -123,6 +134,24 @@ impl Memory {
     pub fn with<T>(&self, uid: &str, f: impl FnOnce(&mut Notes) -> T) -> T {
         let mut map = lock(&self.0);
         f(map.entry(uid.to_string()).or_default())
+    }
+
+    /// Updates a node's notes if it has any; never creates them.
+    pub fn update<T>(&self, uid: &str, f: impl FnOnce(&mut Notes) -> T) -> Option<T> {
+        lock(&self.0).get_mut(uid).map(f)
+    }
+
+    /// Keeps only the notes of nodes `alive` names.
+    pub fn retain(&self, alive: &std::collections::HashSet<String>) {
+        lock(&self.0).retain(|uid, _| alive.contains(uid));
+    }
+
+    pub fn len(&self) -> usize {
+        lock(&self.0).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     pub fn get(&self, uid: &str) -> Notes {

@@ -114,6 +114,8 @@ pub struct Metrics {
     sidecar_unreachable: Family<UnreachableLabels, Counter>,
     /// `(namespace, name)` of nodes with an active plan, for `plan_active`.
     active: Mutex<HashMap<(String, String), bool>>,
+    /// `(namespace, name)` of every node with per-node series.
+    nodes: Mutex<std::collections::HashSet<(String, String)>>,
 }
 
 impl Default for Metrics {
@@ -178,6 +180,7 @@ impl Default for Metrics {
             status_writes,
             sidecar_unreachable,
             active: Mutex::new(HashMap::new()),
+            nodes: Mutex::default(),
         }
     }
 }
@@ -230,7 +233,28 @@ impl Metrics {
         self.sidecar_unreachable.get_or_create(&labels).inc();
     }
 
+    fn track(&self, namespace: &str, name: &str) {
+        self.nodes.lock().unwrap_or_else(|p| p.into_inner()).insert((namespace.into(), name.into()));
+    }
+
+    /// Drops the series of every node not in `alive` (deleted while another replica led,
+    /// or without the finalizer's help).
+    pub fn retain_nodes(&self, alive: &std::collections::HashSet<(String, String)>) {
+        let gone: Vec<(String, String)> = self
+            .nodes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|k| !alive.contains(*k))
+            .cloned()
+            .collect();
+        for (ns, name) in gone {
+            self.forget(&ns, &name);
+        }
+    }
+
     pub fn probe(&self, namespace: &str, name: &str, outcome: Probe) {
+        self.track(namespace, name);
         let label = match outcome {
             Probe::Ready => "ready",
             Probe::NotReady => "not_ready",
@@ -289,6 +313,7 @@ impl Metrics {
 
     /// The node's state after a reconcile: its phase (one-hot) and whether a plan is active.
     pub fn observe(&self, namespace: &str, name: &str, phase: Option<NodePhase>, plan_active: bool) {
+        self.track(namespace, name);
         if let Some(current) = phase {
             for p in PHASES {
                 let labels =
@@ -301,6 +326,7 @@ impl Metrics {
 
     /// Drops every per-node series of a deleted node.
     pub fn forget(&self, namespace: &str, name: &str) {
+        self.nodes.lock().unwrap_or_else(|p| p.into_inner()).remove(&(namespace.to_string(), name.to_string()));
         for p in PHASES {
             self.phase.remove(&NodePhaseLabels {
                 namespace: namespace.into(),

@@ -28,10 +28,6 @@ impl SidecarClient {
         SidecarClient { http, base: base.trim_end_matches('/').to_string(), token }
     }
 
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
     fn err(&self, message: impl Into<String>, rejected: bool) -> SidecarError {
         SidecarError { url: self.base.clone(), message: message.into(), rejected, cause: Cause::Http }
     }

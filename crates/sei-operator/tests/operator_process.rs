@@ -198,9 +198,11 @@ async fn of_two_replicas_one_leads_and_a_killed_leader_hands_over_within_the_lea
     const NS: &str = "leader";
     let f = fleet(NS).await;
     let leases: Api<Lease> = Api::namespaced(f.client.clone(), NS);
+    // A holder is `<replica>_<random>`: the replica's name.
     let holder = || async {
-        let lease = leases.get_opt("sei-operator-leader").await.ok()??;
-        lease.spec?.holder_identity
+        let lease = leases.get_opt(sei_operator::leader::LEASE_NAME).await.ok()??;
+        let id = lease.spec?.holder_identity?;
+        Some(id.rsplit_once('_').map_or(id.clone(), |(name, _)| name.to_string()))
     };
     let mut a = f.operator("op-a", true);
     let mut b = f.operator("op-b", true);

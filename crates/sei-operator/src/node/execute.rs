@@ -15,7 +15,7 @@ use sei_planner::status::{remove_condition, set_condition};
 
 use super::planning::Work;
 use super::runner::{NodeRunner, seid_image};
-use super::{status, token};
+use super::{seconds_between, status, token};
 use crate::context::Context;
 use crate::error::Error;
 use crate::sidecar::{SidecarClient, SidecarError};
@@ -30,6 +30,7 @@ pub const SIDECAR_REACHABLE: &str = "SidecarReachable";
 /// Runs the active plan, if there was one before this reconcile.
 pub async fn execute(ctx: &Context, node: &SeiNode, work: &mut Work) -> Result<Option<Step>, Error> {
     if !work.had_active {
+        reachability(ctx, node, work, None, false);
         return Ok(None);
     }
     let token = token::sidecar_token(ctx, node).await?;
@@ -37,10 +38,27 @@ pub async fn execute(ctx: &Context, node: &SeiNode, work: &mut Work) -> Result<O
     let mut plan = work.status.plan.take().expect("an active plan");
     let init = plan.tasks.iter().any(|t| t.task_type == task::ENSURE_DATA_PVC);
     let now = work.now.clone();
-    let mut runner =
-        NodeRunner { ctx, node, status: &mut work.status, sidecar, now: now.clone(), trouble: None, reached: false };
+    let mut runner = NodeRunner {
+        ctx,
+        node,
+        status: &mut work.status,
+        sidecar,
+        now: now.clone(),
+        trouble: None,
+        reached: false,
+        escalated: Default::default(),
+    };
     let step = executor::execute(&mut plan, &mut runner, now.clone()).await;
     let (trouble, reached) = (runner.trouble.take(), runner.reached);
+    if let Some(e) = runner.escalated.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        // A person must fix this: the reconcile reports it; the plan resumes afterwards.
+        return Err(e);
+    }
+    if plan.phase != PlanPhase::Active {
+        let started = plan.tasks.first().and_then(|t| t.submitted_at.as_ref());
+        let ns = node.namespace().unwrap_or_default();
+        ctx.metrics.plan_finished(&ns, &plan, started.map(|t| seconds_between(t, &now)));
+    }
     if let Some(phase) = step.phase {
         work.status.phase = Some(phase);
         work.status.phase_transition_time = Some(now.clone());
@@ -62,15 +80,16 @@ pub async fn execute(ctx: &Context, node: &SeiNode, work: &mut Work) -> Result<O
             set_condition(conditions, status::FAILED, "True", "PlanFailed", &message, node.metadata.generation, &now);
         }
     }
+    let active = plan.phase == PlanPhase::Active;
     work.status.plan = Some(plan);
-    reachability(ctx, node, work, trouble, reached);
+    reachability(ctx, node, work, trouble.filter(|_| active), reached);
     Ok(Some(step))
 }
 
 /// The image the operator applied in the node's StatefulSet.
 async fn applied_image(ctx: &Context, node: &SeiNode) -> Result<Option<String>, Error> {
     let uid = node.uid().unwrap_or_default();
-    if let Some(image) = ctx.memory.get(&uid).applied_image {
+    if let Some(image) = ctx.memory.update(&uid, |n| n.applied_image.take()).flatten() {
         return Ok(Some(image));
     }
     // Applied by another replica or before a restart: ask the API server.
@@ -78,7 +97,9 @@ async fn applied_image(ctx: &Context, node: &SeiNode) -> Result<Option<String>, 
     Ok(sts.get_opt(&names::statefulset(&node.name_any())).await?.as_ref().and_then(seid_image))
 }
 
-/// Keeps `SidecarReachable` in step with the calls of this reconcile.
+/// Keeps `SidecarReachable` in step with this reconcile: set once the plan has waited on an
+/// unreachable sidecar for the grace period, gone once the sidecar answers or nothing
+/// waits on it any more.
 fn reachability(
     ctx: &Context,
     node: &SeiNode,
@@ -87,36 +108,31 @@ fn reachability(
     reached: bool,
 ) {
     let uid = node.uid().unwrap_or_default();
-    let conditions = work.status.conditions.get_or_insert_with(Vec::new);
-    match trouble {
-        Some((task_type, e)) if !reached => {
-            let since = ctx.memory.with(&uid, |n| {
-                let at = n.unreachable.map(|(at, _)| at).unwrap_or_else(Instant::now);
-                n.unreachable = Some((at, e.cause));
-                at
-            });
-            ctx.metrics.sidecar_unreachable(&task_type, e.cause);
-            if since.elapsed() >= UNREACHABLE_GRACE {
-                let message = format!(
-                    "cannot reach the sidecar at {}: {}; task {task_type} waits for it",
-                    e.url,
-                    e.cause.describe()
-                );
-                set_condition(
-                    conditions,
-                    SIDECAR_REACHABLE,
-                    "False",
-                    e.cause.reason(),
-                    &message,
-                    node.metadata.generation,
-                    &work.now,
-                );
-            }
+    let Some((task_type, e)) = trouble.filter(|_| !reached) else {
+        ctx.memory.update(&uid, |n| n.unreachable = None);
+        if let Some(c) = work.status.conditions.as_mut() {
+            remove_condition(c, SIDECAR_REACHABLE);
         }
-        _ if reached => {
-            ctx.memory.with(&uid, |n| n.unreachable = None);
-            remove_condition(conditions, SIDECAR_REACHABLE);
-        }
-        _ => {}
+        return;
+    };
+    let since = ctx.memory.with(&uid, |n| {
+        let at = n.unreachable.map(|(at, _)| at).unwrap_or_else(Instant::now);
+        n.unreachable = Some((at, e.cause));
+        at
+    });
+    ctx.metrics.sidecar_unreachable(&task_type, e.cause);
+    if since.elapsed() >= UNREACHABLE_GRACE {
+        let message =
+            format!("cannot reach the sidecar at {}: {}; task {task_type} waits for it", e.url, e.cause.describe());
+        let conditions = work.status.conditions.get_or_insert_with(Vec::new);
+        set_condition(
+            conditions,
+            SIDECAR_REACHABLE,
+            "False",
+            e.cause.reason(),
+            &message,
+            node.metadata.generation,
+            &work.now,
+        );
     }
 }

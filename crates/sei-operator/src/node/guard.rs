@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
 use kube::{Resource, ResourceExt};
 use sei_api::SeiNode;
 use sei_api::common::NodePhase;
@@ -42,44 +41,32 @@ pub async fn guard(cached: Arc<SeiNode>, ctx: &Context) -> Result<Guarded, Error
         patch_metadata(ctx, &node, &patch).await?;
         return Ok(Guarded::Done(Action::requeue(executor::IMMEDIATELY)));
     }
-    if node.status.as_ref().and_then(|s| s.phase) == Some(NodePhase::Failed) {
-        if node.annotations().contains_key(RETRY_ANNOTATION) {
-            let consumed = consume_retry(ctx, &node).await?;
-            return Ok(Guarded::Proceed(Arc::new(consumed), true));
-        }
+    let failed = node.status.as_ref().and_then(|s| s.phase) == Some(NodePhase::Failed);
+    let retry = node.annotations().contains_key(RETRY_ANNOTATION);
+    if failed && retry {
+        // Planned again in this reconcile; the annotation goes in the next one, once the
+        // new plan is stored (so a failed write never loses the request).
+        return Ok(Guarded::Proceed(node, true));
+    }
+    if failed {
         // Failed stays failed until a person asks for a retry (or deletes the node).
+        let ns = node.namespace().unwrap_or_default();
+        ctx.metrics.observe(&ns, &node.name_any(), Some(NodePhase::Failed), false);
         return Ok(Guarded::Done(Action::await_change()));
+    }
+    if retry {
+        // Acted on (or set on a node that had not failed): consumed once.
+        let patch =
+            json!({"metadata": {"annotations": {RETRY_ANNOTATION: null}, "resourceVersion": node.resource_version()}});
+        return Ok(Guarded::Proceed(Arc::new(patch_metadata(ctx, &node, &patch).await?), false));
     }
     Ok(Guarded::Proceed(node, false))
 }
 
 /// Merge-patches the node's metadata; the patch carries the version it was computed from.
 async fn patch_metadata(ctx: &Context, node: &SeiNode, patch: &serde_json::Value) -> Result<SeiNode, Error> {
+    ctx.check_writing()?;
     let written = api(ctx, node).patch(&node.name_any(), &PatchParams::default(), &Patch::Merge(patch)).await?;
     ctx.own_writes.wrote(&node.resource_version().unwrap_or_default(), written.clone());
     Ok(written)
-}
-
-/// Consumes a retry request of a `Failed` node. The annotation goes first (a crash after
-/// this never retries twice); the planning stage then retires the failed plan and builds a
-/// new one, in this same reconcile's one status write.
-async fn consume_retry(ctx: &Context, node: &SeiNode) -> Result<SeiNode, Error> {
-    let value = node.annotations().get(RETRY_ANNOTATION).cloned().unwrap_or_default();
-    let patch =
-        json!({"metadata": {"annotations": {RETRY_ANNOTATION: null}, "resourceVersion": node.resource_version()}});
-    let consumed = patch_metadata(ctx, node, &patch).await?;
-    let failed = node.status.as_ref().and_then(|s| s.plan.as_ref()).and_then(|p| p.failed_task_detail.as_ref());
-    let what = failed.map(|d| format!(" (it failed at {}: {})", d.task_type, d.error)).unwrap_or_default();
-    tracing::info!(node = %node.name_any(), namespace = %node.namespace().unwrap_or_default(), annotation = %value, "retrying a failed node");
-    let event = Event {
-        type_: EventType::Normal,
-        reason: "RetryRequested".into(),
-        note: Some(format!("{RETRY_ANNOTATION}={value:?}: the node is initialised again{what}")),
-        action: "Retry".into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &node.object_ref(&())).await {
-        tracing::warn!(node = %node.name_any(), error = %e, "cannot publish an event");
-    }
-    Ok(consumed)
 }

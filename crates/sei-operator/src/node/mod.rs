@@ -37,6 +37,11 @@ use crate::error::{self, Category, Error};
 
 pub async fn reconcile(cached: Arc<SeiNode>, ctx: Arc<Context>) -> Result<Action, Error> {
     let outcome = stages(cached.clone(), &ctx).await;
+    if let Err(e) = &outcome
+        && e.is_gone(&cached.name_any())
+    {
+        return Ok(Action::await_change());
+    }
     if let Err(e) = &outcome {
         let uid = cached.uid().unwrap_or_default();
         match e.category() {
@@ -46,7 +51,10 @@ pub async fn reconcile(cached: Arc<SeiNode>, ctx: Arc<Context>) -> Result<Action
             _ => {}
         }
     } else {
-        ctx.memory.with(&cached.uid().unwrap_or_default(), |n| n.failures = 0);
+        ctx.memory.update(&cached.uid().unwrap_or_default(), |n| {
+            n.failures = 0;
+            n.logged_error = None;
+        });
     }
     outcome
 }
@@ -58,7 +66,7 @@ async fn stages(cached: Arc<SeiNode>, ctx: &Context) -> Result<Action, Error> {
     };
     ctx.metrics.reconciled();
     let seen = observe::dereference(ctx, &node).await;
-    let mut work = planning::plan(ctx, &node, seen, now(), retry);
+    let mut work = planning::plan(&node, seen, now(), retry);
     let step = execute::execute(ctx, &node, &mut work).await?;
     status::flush(ctx, &node, work, step).await
 }
@@ -72,8 +80,8 @@ pub fn error_policy(node: Arc<SeiNode>, error: &Error, ctx: Arc<Context>) -> Act
     let text = error.to_string();
     let (failures, repeated) = ctx.memory.with(&uid, |n| {
         n.failures += 1;
-        let repeated = n.logged.as_deref() == Some(text.as_str());
-        n.logged = Some(text.clone());
+        let repeated = n.logged_error.as_deref() == Some(text.as_str());
+        n.logged_error = Some(text.clone());
         (n.failures, repeated)
     });
     let delay = if error.category().needs_a_person() { error::PERSON_RETRY } else { error::backoff(failures) };

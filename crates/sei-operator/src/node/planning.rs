@@ -4,7 +4,6 @@
 //! and executed by the next.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::ResourceExt;
 use sei_api::common::NodePhase;
 use sei_api::plan::{PlanPhase, TaskPlan};
 use sei_api::{SeiNode, SeiNodeStatus};
@@ -12,8 +11,6 @@ use sei_planner::plan::{PlanError, build_init_plan, build_running_plan, task};
 use sei_planner::status::{condition, remove_condition, set_condition};
 
 use super::observe::Seen;
-use super::seconds_between;
-use crate::context::Context;
 
 /// What the reconcile is building, handed from stage to stage.
 pub struct Work {
@@ -27,6 +24,8 @@ pub struct Work {
     pub had_active: bool,
     /// No plan could be built; the node rests and is looked at again later.
     pub blocked: bool,
+    /// A failed node is planned again on request.
+    pub retry: bool,
 }
 
 impl Work {
@@ -40,7 +39,7 @@ impl Work {
 }
 
 /// `retry`: the node failed and a person asked to start it over.
-pub fn plan(ctx: &Context, node: &SeiNode, seen: Seen, now: Time, retry: bool) -> Work {
+pub fn plan(node: &SeiNode, seen: Seen, now: Time, retry: bool) -> Work {
     let original = node.status.clone().unwrap_or_default();
     let mut work = Work {
         status: original.clone(),
@@ -49,6 +48,7 @@ pub fn plan(ctx: &Context, node: &SeiNode, seen: Seen, now: Time, retry: bool) -
         sidecar_url: seen.sidecar_url,
         had_active: false,
         blocked: false,
+        retry,
     };
     let generation = node.metadata.generation;
     if retry {
@@ -77,7 +77,7 @@ pub fn plan(ctx: &Context, node: &SeiNode, seen: Seen, now: Time, retry: bool) -
         return work;
     }
     if let Some(done) = work.status.plan.take() {
-        retire(ctx, node, &mut work, &done);
+        retire(node, &mut work, &done);
     }
     // The planner sees the peers resolved in this reconcile.
     let mut view = node.clone();
@@ -124,11 +124,9 @@ pub fn plan(ctx: &Context, node: &SeiNode, seen: Seen, now: Time, retry: bool) -
     work
 }
 
-/// Records the outcome of a finished plan that is being cleared.
-fn retire(ctx: &Context, node: &SeiNode, work: &mut Work, done: &TaskPlan) {
-    let ns = node.namespace().unwrap_or_default();
-    let started = done.tasks.first().and_then(|t| t.submitted_at.as_ref());
-    ctx.metrics.plan_finished(&ns, done, started.map(|t| seconds_between(t, &work.now)));
+/// Records the outcome of a finished plan that is being cleared (its duration was recorded
+/// when it ended).
+fn retire(node: &SeiNode, work: &mut Work, done: &TaskPlan) {
     let updating = work
         .status
         .conditions
@@ -146,5 +144,87 @@ fn retire(ctx: &Context, node: &SeiNode, work: &mut Work, done: &TaskPlan) {
         };
         let (now, generation) = (work.now.clone(), node.metadata.generation);
         set_condition(work.conditions(), "NodeUpdateInProgress", "False", reason, &message, generation, &now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::jiff::Timestamp;
+    use serde_json::json;
+
+    use super::*;
+
+    fn node(status: serde_json::Value) -> SeiNode {
+        serde_json::from_value(json!({
+            "apiVersion": "sei.io/v1alpha1", "kind": "SeiNode",
+            "metadata": {"name": "n", "namespace": "ns", "generation": 2},
+            "spec": {"chainId": "pacific-1", "image": "sei:v2", "fullNode": {}},
+            "status": status
+        }))
+        .unwrap()
+    }
+
+    fn seen() -> Seen {
+        Seen { peers: vec![], sidecar_url: "http://n".into(), health: None }
+    }
+
+    fn now() -> Time {
+        Time(Timestamp::from_second(1_800_000_000).unwrap())
+    }
+
+    fn condition<'a>(
+        work: &'a Work,
+        type_: &str,
+    ) -> Option<&'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+        work.status.conditions.as_deref().and_then(|c| sei_planner::status::condition(c, type_))
+    }
+
+    #[test]
+    fn a_retried_failed_node_gets_a_fresh_init_plan_in_place_of_the_failed_one() {
+        let failed = node(json!({
+            "phase": "Failed",
+            "conditions": [{"type": "Failed", "status": "True", "reason": "PlanFailed", "message": "m",
+                            "lastTransitionTime": "2026-01-01T00:00:00Z"}],
+            "plan": {"id": "old", "phase": "Failed", "failedPhase": "Failed", "failedTaskIndex": 0,
+                     "failedTaskDetail": {"type": "ensure-data-pvc", "id": "t", "error": "e", "retryCount": 0, "maxRetries": 0},
+                     "tasks": [{"type": "ensure-data-pvc", "id": "t", "status": "Failed", "error": "e"}]}
+        }));
+        let work = plan(&failed, seen(), now(), true);
+        let new = work.status.plan.as_ref().unwrap();
+        assert_ne!(new.id.as_deref(), Some("old"));
+        assert_eq!(new.phase, PlanPhase::Active);
+        assert_eq!((new.failed_task_index, new.failed_task_detail.as_ref()), (None, None));
+        assert_eq!(work.status.phase, Some(NodePhase::Initializing));
+        assert!(condition(&work, "Failed").is_none());
+        assert!(work.new_plan() && work.retry);
+        // Without the request, the same node is not touched by planning (the guard stops
+        // it before), but a plan built here would not be the failed one either.
+        let again = plan(&failed, seen(), now(), false);
+        assert_eq!(again.status.phase, Some(NodePhase::Failed));
+    }
+
+    #[test]
+    fn a_running_node_with_a_new_image_gets_an_update_plan_and_says_so() {
+        let running = node(json!({"phase": "Running", "currentImage": "sei:v1"}));
+        let mut s = seen();
+        s.health = Some(Ok(true));
+        let work = plan(&running, s, now(), false);
+        let types = sei_planner::plan::task_types(work.status.plan.as_ref().unwrap());
+        assert_eq!(types, ["apply-statefulset", "apply-service", "observe-image", "mark-ready"]);
+        let c = condition(&work, "NodeUpdateInProgress").unwrap();
+        assert_eq!(
+            (c.status.as_str(), c.message.as_str()),
+            ("True", "image drift detected: spec=sei:v2 current=sei:v1")
+        );
+        assert_eq!(condition(&work, "SidecarReady").unwrap().status, "True");
+        assert_eq!(c.observed_generation, Some(2));
+    }
+
+    #[test]
+    fn an_active_plan_is_kept_and_nothing_is_planned() {
+        let busy = node(json!({"phase": "Initializing", "plan": {"id": "p", "phase": "Active", "tasks": []}}));
+        let work = plan(&busy, seen(), now(), false);
+        assert!(work.had_active && !work.new_plan());
+        assert_eq!(work.status, work.original);
     }
 }

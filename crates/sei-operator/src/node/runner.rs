@@ -18,6 +18,7 @@ use sei_tasks::{StoredTask, TaskStatus, TaskType};
 use serde_json::Value;
 
 use crate::context::Context;
+use crate::error::{Category, Error};
 use crate::sidecar::{SidecarClient, SidecarError};
 
 pub struct NodeRunner<'a> {
@@ -30,16 +31,14 @@ pub struct NodeRunner<'a> {
     pub trouble: Option<(String, SidecarError)>,
     /// Whether a sidecar call got an answer.
     pub reached: bool,
+    /// An API error a person must fix, for the reconcile to report.
+    pub escalated: std::sync::Mutex<Option<Error>>,
 }
 
 /// The image of the `seid` container of a StatefulSet.
 pub fn seid_image(sts: &StatefulSet) -> Option<String> {
     let pod = sts.spec.as_ref()?.template.spec.as_ref()?;
     pod.containers.iter().find(|c| c.name == "seid").and_then(|c| c.image.clone())
-}
-
-fn transient(e: impl std::fmt::Display) -> ExecError {
-    ExecError::transient(e.to_string())
 }
 
 fn is_status(e: &kube::Error, code: u16) -> bool {
@@ -113,9 +112,57 @@ impl NodeRunner<'_> {
             + serde::Serialize
             + std::fmt::Debug,
     {
+        self.writing()?;
         let params = PatchParams::apply(names::MANAGER_NODE).force();
-        self.api::<K>().patch(&obj.name_any(), &params, &Patch::Apply(obj)).await.map_err(transient)?;
-        Ok(())
+        let (kind, name) = (K::kind(&()), obj.name_any());
+        match self.api::<K>().patch(&name, &params, &Patch::Apply(obj)).await {
+            // Applied onto the object of an earlier node of this name that is going away:
+            // wait until it is gone, then the next apply creates this node's own.
+            Ok(applied) if applied.meta().deletion_timestamp.is_some() => Err(ExecError::transient(format!(
+                "{kind} \"{name}\" is being deleted (left by an earlier SeiNode of this name?); waiting for it to go"
+            ))),
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s))
+                if s.code == 422 && s.message.contains("Only one reference can have Controller") =>
+            {
+                Err(ExecError::transient(format!(
+                    "{kind} \"{name}\" belongs to an earlier SeiNode of this name; waiting for the garbage collector"
+                )))
+            }
+            Err(e) => Err(self.kube_error(e)),
+        }
+    }
+
+    /// Creates `obj`, unless this replica does not lead.
+    async fn create<K>(&self, api: &Api<K>, obj: &K) -> Result<K, kube::Error>
+    where
+        K: Resource + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
+    {
+        if !self.ctx.leadership.may_write() {
+            return Err(kube::Error::Service("not writing: this replica does not hold the leader Lease".into()));
+        }
+        api.create(&PostParams::default(), obj).await
+    }
+
+    /// Refuses a write while this replica does not lead.
+    fn writing(&self) -> Result<(), ExecError> {
+        self.ctx.check_writing().map_err(|e| ExecError::transient(e.to_string()))
+    }
+
+    /// A Kubernetes API error of a task. A request the server refuses (400, 422) would be
+    /// refused again: the task fails. A missing permission or kind is raised to the
+    /// reconcile, which reports it on the node. Anything else is retried.
+    fn kube_error(&self, e: kube::Error) -> ExecError {
+        let error = Error::Kube(e);
+        let message = error.to_string();
+        match error.category() {
+            Category::Invalid => ExecError::terminal(message),
+            Category::Permission | Category::NotFound => {
+                *self.escalated.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+                ExecError::transient(message)
+            }
+            Category::Transient | Category::Conflict => ExecError::transient(message),
+        }
     }
 
     async fn ensure_pvc(&mut self) -> Result<(), ExecError> {
@@ -125,7 +172,7 @@ impl NodeRunner<'_> {
             let pvc =
                 resources::data_pvc(self.node, &self.ctx.platform).map_err(|e| ExecError::terminal(e.to_string()))?;
             let name = pvc.name_any();
-            return match api.get_opt(&name).await.map_err(transient)? {
+            return match api.get_opt(&name).await.map_err(|e| self.kube_error(e))? {
                 // Deleted with an earlier node of this name (or by someone): wait until it
                 // is gone, then make a new one.
                 Some(existing) if existing.metadata.deletion_timestamp.is_some() => Err(ExecError::transient(format!(
@@ -149,12 +196,12 @@ impl NodeRunner<'_> {
                         )))
                     }
                 }
-                None => match api.create(&PostParams::default(), &pvc).await {
+                None => match self.create(&api, &pvc).await {
                     Ok(_) => Ok(()),
                     Err(e) if is_status(&e, 409) => {
                         Err(ExecError::transient(format!("data PVC created concurrently: {e}")))
                     }
-                    Err(e) => Err(transient(e)),
+                    Err(e) => Err(self.kube_error(e)),
                 },
             };
         };
@@ -182,7 +229,7 @@ impl NodeRunner<'_> {
             .api::<PersistentVolumeClaim>()
             .get_opt(name)
             .await
-            .map_err(transient)?
+            .map_err(|e| self.kube_error(e))?
             .ok_or_else(|| ExecError::transient(format!("PVC \"{name}\" not found in namespace \"{ns}\"")))?;
         if pvc.metadata.deletion_timestamp.is_some() {
             return Err(ExecError::transient(format!("PVC \"{name}\" is being deleted")));
@@ -229,7 +276,7 @@ impl NodeRunner<'_> {
         let pv = Api::<PersistentVolume>::all(self.ctx.client.clone())
             .get_opt(&volume)
             .await
-            .map_err(transient)?
+            .map_err(|e| self.kube_error(e))?
             .ok_or_else(|| ExecError::transient(format!("volume {volume} of PVC \"{name}\" not found")))?;
         if pv.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Failed") {
             return Err(ExecError::terminal(format!("volume {volume} of PVC \"{name}\" has failed")));
@@ -268,7 +315,7 @@ impl NodeRunner<'_> {
             if name.is_empty() {
                 return Err(ExecError::terminal(format!("{label} secretName is empty")));
             }
-            let secret = self.api::<Secret>().get_opt(&name).await.map_err(transient)?;
+            let secret = self.api::<Secret>().get_opt(&name).await.map_err(|e| self.kube_error(e))?;
             let secret = secret.ok_or_else(|| ExecError::transient(format!("Secret \"{name}\" not found")))?;
             if secret.metadata.deletion_timestamp.is_some() {
                 return Err(ExecError::transient(format!("Secret \"{name}\" is being deleted")));
@@ -355,7 +402,10 @@ impl TaskRunner for NodeRunner<'_> {
                     self.reached = true;
                     Ok(())
                 }
-                Err(e) if e.rejected => Err(ExecError::terminal(e.to_string())),
+                Err(e) if e.rejected => {
+                    self.reached = true;
+                    Err(ExecError::terminal(e.to_string()))
+                }
                 Err(e) => {
                     let message = e.to_string();
                     self.trouble = Some((t.to_string(), e));
@@ -378,22 +428,25 @@ impl TaskRunner for NodeRunner<'_> {
             APPLY_SERVICE => self.apply(&resources::headless_service(self.node).map_err(build)?).await,
             OBSERVE_IMAGE | AWAIT_BOOTSTRAP_COMPLETE => Ok(()),
             DEPLOY_BOOTSTRAP_SERVICE => {
+                self.writing()?;
                 let svc = resources::bootstrap_service(self.node).map_err(build)?;
                 match self.api::<Service>().create(&PostParams::default(), &svc).await {
                     Ok(_) => Ok(()),
                     Err(e) if is_status(&e, 409) => Ok(()),
-                    Err(e) => Err(transient(e)),
+                    Err(e) => Err(self.kube_error(e)),
                 }
             }
             DEPLOY_BOOTSTRAP_JOB => {
+                self.writing()?;
                 let job = resources::bootstrap_job(self.node, &self.ctx.platform).map_err(build)?;
                 match self.api::<Job>().create(&PostParams::default(), &job).await {
                     Ok(_) => Ok(()),
                     Err(e) if is_status(&e, 409) => Ok(()),
-                    Err(e) => Err(transient(e)),
+                    Err(e) => Err(self.kube_error(e)),
                 }
             }
             TEARDOWN_BOOTSTRAP => {
+                self.writing()?;
                 let name = self.node.name_any();
                 let fg = DeleteParams { propagation_policy: Some(PropagationPolicy::Foreground), ..Default::default() };
                 for result in [
@@ -403,7 +456,7 @@ impl TaskRunner for NodeRunner<'_> {
                     match result {
                         Ok(()) => {}
                         Err(e) if is_status(&e, 404) => {}
-                        Err(e) => return Err(transient(e)),
+                        Err(e) => return Err(self.kube_error(e)),
                     }
                 }
                 Ok(())

@@ -34,6 +34,7 @@ const UNREACHABLE_POLL_CAP: Duration = Duration::from_secs(30);
 /// concurrent change makes the write fail with a conflict, and fields this status leaves
 /// out are gone (a partial patch once kept a failed plan's details in the next plan).
 pub async fn write(ctx: &Context, node: &SeiNode, status: &SeiNodeStatus) -> Result<SeiNode, Error> {
+    ctx.check_writing()?;
     let mut body = node.clone();
     body.status = Some(status.clone());
     // Sent as read minus the field owners, which the server keeps when they are absent.
@@ -59,7 +60,20 @@ pub async fn flush(ctx: &Context, node: &SeiNode, mut work: Work, step: Option<S
     if status != original {
         write(ctx, node, status).await?;
         let reference = node.object_ref(&());
-        for event in events::changes(original, status) {
+        let mut published = events::changes(original, status);
+        if work.retry {
+            let failed = original.plan.as_ref().and_then(|p| p.failed_task_detail.as_ref());
+            let what = failed.map(|d| format!(" (it had failed at {}: {})", d.task_type, d.error)).unwrap_or_default();
+            tracing::info!(node = %node.name_any(), namespace = %ns, "retrying a failed node on request");
+            published.push(Event {
+                type_: EventType::Normal,
+                reason: "RetryRequested".into(),
+                note: Some(format!("{}: the node is initialised again{what}", super::RETRY_ANNOTATION)),
+                action: "Retry".into(),
+                secondary: None,
+            });
+        }
+        for event in published {
             // Events are best effort: a lost one must not fail or repeat the reconcile.
             if let Err(e) = ctx.recorder.publish(&event, &reference).await {
                 tracing::warn!(node = %node.name_any(), reason = %event.reason, error = %e, "cannot publish an event");
@@ -76,25 +90,50 @@ pub async fn flush(ctx: &Context, node: &SeiNode, mut work: Work, step: Option<S
     log_on_change(ctx, node, &uid, waiting.as_deref());
     let active = status.plan.as_ref().is_some_and(|p| p.phase == PlanPhase::Active);
     ctx.metrics.observe(&ns, &node.name_any(), status.phase, active);
-    let transitioned = step.as_ref().is_some_and(|s| s.phase.is_some());
-    let unreachable_for = ctx.memory.get(&uid).unreachable.map(|(at, _)| at.elapsed());
-    Ok(match step.map(|s| s.requeue) {
-        _ if work.new_plan() => Action::requeue(executor::IMMEDIATELY),
-        // Peers may appear without this node changing; a spec change re-plans at once.
-        _ if work.blocked => Action::requeue(STEADY),
-        // A node that just reached Running is probed and its finished plan cleared at once.
-        _ if transitioned => Action::requeue(executor::IMMEDIATELY),
-        _ if status.phase == Some(NodePhase::Running) && !active => Action::requeue(STEADY),
-        // A sidecar that cannot be reached is polled less often the longer it lasts; its
-        // pod becoming ready triggers a reconcile through the StatefulSet anyway.
-        Some(Requeue::After(d)) if unreachable_for.is_some() => {
-            let longer = unreachable_for.unwrap_or_default() / 4;
-            Action::requeue(d.max(longer).min(UNREACHABLE_POLL_CAP))
+    let next = Next {
+        new_plan: work.new_plan(),
+        blocked: work.blocked,
+        transitioned: step.as_ref().is_some_and(|s| s.phase.is_some()),
+        idle: status.phase == Some(NodePhase::Running) && !active,
+        unreachable_for: ctx.memory.get(&uid).unreachable.map(|(at, _)| at.elapsed()),
+        requeue: step.map(|s| s.requeue),
+    };
+    Ok(next.action())
+}
+
+/// What a reconcile did, as far as when to come back is concerned.
+struct Next {
+    new_plan: bool,
+    blocked: bool,
+    transitioned: bool,
+    /// Running without an active plan.
+    idle: bool,
+    /// How long the sidecar the plan waits on has been unreachable.
+    unreachable_for: Option<Duration>,
+    /// What the executor asked for.
+    requeue: Option<Requeue>,
+}
+
+impl Next {
+    fn action(&self) -> Action {
+        match self.requeue {
+            // A new plan is persisted now and executed by the next reconcile.
+            _ if self.new_plan => Action::requeue(executor::IMMEDIATELY),
+            // Peers may appear without this node changing; a spec change re-plans at once.
+            _ if self.blocked => Action::requeue(STEADY),
+            // A node that just reached Running is probed and its finished plan cleared at once.
+            _ if self.transitioned => Action::requeue(executor::IMMEDIATELY),
+            _ if self.idle => Action::requeue(STEADY),
+            // A sidecar that cannot be reached is polled less often the longer it lasts; its
+            // pod becoming ready triggers a reconcile through the StatefulSet anyway.
+            Some(Requeue::After(d)) => {
+                let longer = self.unreachable_for.map_or(Duration::ZERO, |u| u / 4);
+                Action::requeue(d.max(longer).min(UNREACHABLE_POLL_CAP.max(d)))
+            }
+            Some(Requeue::Never) => Action::await_change(),
+            None => Action::requeue(STEADY),
         }
-        Some(Requeue::After(d)) => Action::requeue(d),
-        Some(Requeue::Never) => Action::await_change(),
-        None => Action::requeue(STEADY),
-    })
+    }
 }
 
 /// One log line when a node starts waiting on something, one when the reason changes and
@@ -107,7 +146,7 @@ fn log_on_change(ctx: &Context, node: &SeiNode, uid: &str, waiting: Option<&str>
             None => w.to_string(),
         }
     });
-    let before = ctx.memory.with(uid, |n| std::mem::replace(&mut n.logged, key.clone()));
+    let before = ctx.memory.with(uid, |n| std::mem::replace(&mut n.logged_wait, key.clone()));
     if before == key {
         return;
     }
@@ -139,4 +178,35 @@ pub async fn report(ctx: &Context, node: &SeiNode, error: &Error, now: Time) {
         secondary: None,
     };
     let _ = ctx.recorder.publish(&event, &node.object_ref(&())).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn next(requeue: Option<Requeue>) -> Next {
+        Next { new_plan: false, blocked: false, transitioned: false, idle: false, unreachable_for: None, requeue }
+    }
+
+    #[test]
+    fn when_a_node_is_reconciled_again() {
+        let poll = Some(Requeue::After(executor::POLL));
+        assert_eq!(Next { new_plan: true, ..next(poll) }.action(), Action::requeue(executor::IMMEDIATELY));
+        assert_eq!(Next { blocked: true, ..next(None) }.action(), Action::requeue(STEADY));
+        assert_eq!(Next { transitioned: true, ..next(poll) }.action(), Action::requeue(executor::IMMEDIATELY));
+        assert_eq!(Next { idle: true, ..next(None) }.action(), Action::requeue(STEADY));
+        assert_eq!(next(poll).action(), Action::requeue(executor::POLL));
+        assert_eq!(next(Some(Requeue::Never)).action(), Action::await_change());
+        // An unreachable sidecar is polled less often the longer it lasts, up to a cap.
+        let after = |secs| Next { unreachable_for: Some(Duration::from_secs(secs)), ..next(poll) }.action();
+        assert_eq!(after(4), Action::requeue(executor::POLL));
+        assert_eq!(after(60), Action::requeue(Duration::from_secs(15)));
+        assert_eq!(after(3600), Action::requeue(UNREACHABLE_POLL_CAP));
+        // A longer wait the executor asks for (a retry backoff) is kept.
+        let backoff = Some(Requeue::After(Duration::from_secs(60)));
+        assert_eq!(
+            Next { unreachable_for: Some(Duration::from_secs(3600)), ..next(backoff) }.action(),
+            Action::requeue(Duration::from_secs(60))
+        );
+    }
 }

@@ -36,6 +36,7 @@ async fn read_or_create(ctx: &Context, node: &SeiNode) -> Result<String, Error> 
                 preconditions: Some(Preconditions { uid: s.uid(), resource_version: None }),
                 ..Default::default()
             };
+            ctx.check_writing()?;
             match secrets.delete(&name, &dp).await {
                 Ok(_) => {}
                 Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => {}
@@ -47,7 +48,7 @@ async fn read_or_create(ctx: &Context, node: &SeiNode) -> Result<String, Error> 
         }
         return match s.data.as_ref().and_then(|d| d.get(names::TOKEN_KEY)) {
             Some(t) => Ok(String::from_utf8_lossy(&t.0).into_owned()),
-            None => Err(Error::Transient(format!(
+            None => Err(Error::Misconfigured(format!(
                 "Secret {ns}/{name} has no \"{}\" key; delete it and the operator makes a new one",
                 names::TOKEN_KEY
             ))),
@@ -67,6 +68,7 @@ async fn read_or_create(ctx: &Context, node: &SeiNode) -> Result<String, Error> 
         data: Some([(names::TOKEN_KEY.to_string(), ByteString(token.clone().into_bytes()))].into()),
         ..Default::default()
     };
+    ctx.check_writing()?;
     match secrets.create(&PostParams::default(), &secret).await {
         Ok(_) => Ok(token),
         // Created meanwhile by someone else: the next reconcile reads it.
