@@ -31,7 +31,7 @@
 //!
 //! Requests are counted by the API server (audit log), not by the operator.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -41,7 +41,8 @@ use futures::StreamExt;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
-use kube::runtime::{WatchStreamExt, metadata_watcher, watcher};
+use kube::core::PartialObjectMeta;
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use sei_api::SeiNode;
 use sei_testenv::{AuditRecord, PodRunner, Process, operator_command};
@@ -264,8 +265,8 @@ fn watch_statefulsets(client: Client) -> (Arc<Mutex<BTreeMap<String, Instant>>>,
     let task = tokio::spawn({
         let seen = seen.clone();
         async move {
-            let api: Api<StatefulSet> = Api::namespaced(client, NS);
-            metadata_watcher(api, watcher::Config::default())
+            let api: Api<PartialObjectMeta<StatefulSet>> = Api::namespaced(client, NS);
+            watcher(api, watcher::Config::default())
                 .default_backoff()
                 .applied_objects()
                 .for_each(|m| {
@@ -310,6 +311,14 @@ async fn unreachable(count: usize, duration: Duration, dir: &Path) {
     let pid = operator.pid();
     let (peak_threads, sampler) = sample_threads(pid);
     let (statefulsets, watch) = watch_statefulsets(client.clone());
+    // Idle figures once it leads and its controllers have started.
+    let since = Instant::now();
+    while !std::fs::read_to_string(&log_path).unwrap_or_default().contains("starting the controllers")
+        && since.elapsed() < Duration::from_secs(30)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let idle = usage(pid);
     let load_before = loadavg();
 
