@@ -342,7 +342,7 @@ async fn unreachable(count: usize, duration: Duration, dir: &Path) {
                 u.cpu_s,
                 loadavg()
             );
-            next_report += Duration::from_secs(15);
+            next_report = start.elapsed() + Duration::from_secs(15);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -515,15 +515,25 @@ async fn failover(count: usize, dir: &Path) {
     println!();
     println!("leader failover: {count} full nodes Running under {leader} (two replicas, 15 s Lease)");
     println!("  nodes Running after        {:.1} s", running.as_secs_f64());
-    println!("  then {leader} killed with SIGKILL and every node's image patched (sei:v1 -> sei:v2, took {:.1} s)", patched.as_secs_f64());
-    println!("  from the SIGKILL to");
-    println!("    {follower} holding the Lease         {} (polled every 0.1 s or slower)", show(took_lease));
-    println!("    its first write (audit)          {}", show_s(first_write));
-    println!("    its first write not on the Lease {}", show_s(first_other_write));
-    println!("    its first StatefulSet write      {}", show_s(first_sts_write));
-    println!("    first StatefulSet on sei:v2      {}", show(first_sts));
-    println!("    all {count} StatefulSets on sei:v2    {}", show(all_sts));
-    println!("    all nodes report sei:v2, Running {}", show(all_done));
+    println!(
+        "  then {leader} killed with SIGKILL and every node's image patched (sei:v1 -> sei:v2, took {:.1} s)",
+        patched.as_secs_f64()
+    );
+    println!(
+        "  from the SIGKILL to (audit: when the API server received it; polled: seen by 0.1 s polls, later under load)"
+    );
+    let rows = [
+        (format!("{follower} holding the Lease (polled)"), show(took_lease)),
+        (format!("{follower}'s first write (audit)"), show_s(first_write)),
+        ("its first write not on the Lease (audit)".to_string(), show_s(first_other_write)),
+        ("its first StatefulSet write (audit)".to_string(), show_s(first_sts_write)),
+        ("first StatefulSet on sei:v2 (polled)".to_string(), show(first_sts)),
+        (format!("all {count} StatefulSets on sei:v2 (polled)"), show(all_sts)),
+        ("all nodes report sei:v2 and Running (polled)".to_string(), show(all_done)),
+    ];
+    for (what, when) in rows {
+        println!("    {what:<46} {when}");
+    }
     println!("  writes by {follower} other than the Lease before the kill: {earlier_writes}");
     println!("  load average               {load_before} before, {} after", loadavg());
     for (_, mut p) in replicas {
@@ -539,7 +549,8 @@ fn main() {
     assert!(!(unreachable_mode && failover_mode), "choose one of --unreachable-sidecars and --failover");
     let default_nodes = if unreachable_mode { 1000 } else { 100 };
     let count: usize = arg("--nodes").map(|n| n.parse().expect("--nodes N")).unwrap_or(default_nodes);
-    let duration = Duration::from_secs(arg("--duration").map(|s| s.parse().expect("--duration SECONDS")).unwrap_or(180));
+    let duration =
+        Duration::from_secs(arg("--duration").map(|s| s.parse().expect("--duration SECONDS")).unwrap_or(180));
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     if unreachable_mode {

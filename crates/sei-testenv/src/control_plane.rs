@@ -334,7 +334,11 @@ impl ControlPlane {
             return exited;
         }
         if self.lock().iter().any(|s| s.name == component) {
-            return Error::NotReady { component: component.into(), reason: err.to_string(), log: self.log_path(component) };
+            return Error::NotReady {
+                component: component.into(),
+                reason: err.to_string(),
+                log: self.log_path(component),
+            };
         }
         err
     }

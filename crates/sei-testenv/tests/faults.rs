@@ -142,7 +142,11 @@ async fn stopped_apiserver_and_etcd_come_back_with_their_data_and_clients_reconn
     let pod = Pod {
         metadata: ObjectMeta { name: Some("after-outages".into()), ..Default::default() },
         spec: Some(PodSpec {
-            containers: vec![Container { name: "main".into(), image: Some("example/none:1".into()), ..Default::default() }],
+            containers: vec![Container {
+                name: "main".into(),
+                image: Some("example/none:1".into()),
+                ..Default::default()
+            }],
             tolerations: Some(vec![Toleration {
                 key: Some(FAKE_NODE_TAINT_KEY.into()),
                 operator: Some("Exists".into()),
