@@ -14,7 +14,7 @@ use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret, Service};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::{Client, ResourceExt};
 use sei_api::SeiNode;
-use sei_testenv::{ControlPlane, PodRunner, Process, operator_command};
+use sei_testenv::{Component, ControlPlane, PodRunner, Process, operator_command};
 use serde_json::Value;
 
 use common::{cluster, eventually, full_node, phase, seictl, watchdog};
@@ -262,4 +262,56 @@ async fn of_two_replicas_one_leads_and_a_killed_leader_hands_over_within_the_lea
     .await;
     eprintln!("graceful stop took {:.1} s, handover {:.1} s", exit.as_secs_f64(), graceful.as_secs_f64());
     assert!(graceful <= Duration::from_secs(17), "graceful handover took {graceful:?}");
+}
+
+/// Every sidecar task of `node` ran once and completed: no re-run, no second ID per type.
+async fn each_task_ran_once(f: &Fleet, node: &str) {
+    let tasks = f.sidecar_tasks(node).await;
+    let mut ids_by_type: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for t in &tasks {
+        assert_eq!((t["status"].as_str(), t["run"].as_i64()), (Some("completed"), Some(1)), "{node}: {t}");
+        ids_by_type.entry(t["type"].as_str().unwrap().into()).or_default().insert(t["id"].as_str().unwrap().into());
+    }
+    let types: Vec<&str> = ids_by_type.keys().map(String::as_str).collect();
+    assert_eq!(types, ["config-apply", "config-validate", "configure-genesis", "mark-ready"], "{node}");
+    assert!(ids_by_type.values().all(|ids| ids.len() == 1), "{node}: {ids_by_type:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_server_outage_and_an_etcd_outage_are_waited_out() {
+    const NS: &str = "outage";
+    let f = fleet(NS).await;
+    let nodes: Api<SeiNode> = Api::namespaced(f.client.clone(), NS);
+    // As in production: leader election on, so the Lease cannot be renewed during the outage.
+    let mut operator = f.operator("op", true);
+    let leases: Api<Lease> = Api::namespaced(f.client.clone(), NS);
+    eventually("the operator leading", 60, || async {
+        leases.get_opt(sei_operator::leader::LEASE_NAME).await.ok()??.spec?.holder_identity.filter(|h| h.starts_with("op_"))
+    })
+    .await;
+    let mut all = Vec::new();
+    for (round, component) in [Component::ApiServer, Component::Etcd].into_iter().enumerate() {
+        let names: Vec<String> = (0..20).map(|i| format!("r{round}-n{i:02}")).collect();
+        for name in &names {
+            nodes.create(&PostParams::default(), &full_node(NS, name, "sei:v1")).await.unwrap();
+        }
+        // Some are initialising when the outage starts.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let running = nodes.list(&ListParams::default()).await.unwrap().items.iter().filter(|n| phase(n) == Some("Running")).count();
+        eprintln!("{} stopped for 20 s with {running} of {} nodes Running", component.name(), all.len() + names.len());
+        f.cp.pause_for(component, Duration::from_secs(20)).await.unwrap();
+        assert!(operator.exited().is_none(), "the operator exited during the {} outage:\n{}", component.name(), operator.log_tail(30));
+        all.extend(names);
+        f.all_running(&all, 240).await;
+        assert!(operator.exited().is_none(), "the operator exited after the {} outage:\n{}", component.name(), operator.log_tail(30));
+    }
+    for name in &all {
+        each_task_ran_once(&f, name).await;
+    }
+    // The log says what the operator waited for, once per change rather than per attempt.
+    let log = std::fs::read_to_string(operator.log_path()).unwrap();
+    assert!(log.contains("cannot read or renew the leader Lease"), "{}", operator.log_tail(40));
+    assert!(log.contains("the leader Lease can be renewed again"), "{}", operator.log_tail(40));
+    let failures = log.lines().filter(|l| l.contains("reconcile failed")).count();
+    assert!(failures <= 4 * all.len(), "{failures} 'reconcile failed' lines for {} nodes", all.len());
 }

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
+use std::time::SystemTime;
 
 use serde::Deserialize;
 
@@ -29,6 +30,8 @@ pub struct AuditRecord {
     pub namespace: String,
     pub name: String,
     pub code: u16,
+    /// When the API server received the request (microsecond resolution).
+    pub received: Option<SystemTime>,
 }
 
 impl AuditRecord {
@@ -50,6 +53,8 @@ struct Event {
     object_ref: Option<ObjectRef>,
     #[serde(default)]
     response_status: Option<Status>,
+    #[serde(default)]
+    request_received_timestamp: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -94,6 +99,10 @@ fn parse(text: &str) -> Vec<AuditRecord> {
             namespace: object.namespace,
             name: object.name,
             code: event.response_status.map_or(0, |s| s.code),
+            received: event
+                .request_received_timestamp
+                .and_then(|t| t.parse::<k8s_openapi::jiff::Timestamp>().ok())
+                .map(SystemTime::from),
         });
     }
     out
@@ -115,13 +124,16 @@ mod tests {
     #[test]
     fn requests_are_read_once_and_torn_lines_skipped() {
         let log = r#"{"kind":"Event","auditID":"a","stage":"ResponseStarted","verb":"watch","userAgent":"op/1","objectRef":{"resource":"pods","namespace":"x"},"responseStatus":{"code":200}}
-{"kind":"Event","auditID":"b","stage":"ResponseComplete","verb":"patch","userAgent":"op/1","objectRef":{"resource":"seinodes","namespace":"x","name":"n","apiGroup":"sei.io","subresource":"status"},"responseStatus":{"code":200}}
+{"kind":"Event","auditID":"b","stage":"ResponseComplete","verb":"patch","userAgent":"op/1","requestReceivedTimestamp":"2026-12-01T10:00:00.250000Z","objectRef":{"resource":"seinodes","namespace":"x","name":"n","apiGroup":"sei.io","subresource":"status"},"responseStatus":{"code":200}}
 {"kind":"Event","auditID":"a","stage":"ResponseComplete","verb":"watch","userAgent":"op/1","objectRef":{"resource":"pods","namespace":"x"},"responseStatus":{"code":200}}
 {"kind":"Event","auditID":"c","stage":"ResponseComplete","verb":"get","userAgent":"kubectl","requestURI":"/healthz","responseStatus":{"code":200}}
 {"kind":"Event","auditID":"d","stage":"Respo"#;
         let records = parse(log);
         assert_eq!(records.len(), 3);
         assert_eq!(records[1].subresource, "status");
+        let received = records[1].received.unwrap().duration_since(SystemTime::UNIX_EPOCH).unwrap();
+        assert_eq!(received.as_millis(), 1_796_119_200_250);
+        assert_eq!(records[0].received, None);
         assert!(records[1].is_write() && !records[0].is_write());
         assert_eq!(records[2].resource, "");
         let counts = by_verb(records.iter().filter(|r| r.user_agent.starts_with("op/")));

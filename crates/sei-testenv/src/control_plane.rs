@@ -1,9 +1,11 @@
 //! Starting, using and stopping one local control plane.
 
+use std::ffi::OsString;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ServiceAccount;
@@ -16,6 +18,9 @@ use crate::certs::{self, Pki};
 use crate::manifests::apply_manifests;
 use crate::process::{Process, pid_alive, tail};
 use crate::{Error, kwok};
+
+mod faults;
+pub use faults::Component;
 
 /// What to run besides etcd and kube-apiserver.
 #[derive(Debug, Clone)]
@@ -68,8 +73,33 @@ pub struct ControlPlane {
     kubeconfig: PathBuf,
     server: String,
     pki: Pki,
-    /// In start order; stopped in reverse.
-    processes: Vec<Process>,
+    /// In start order; stopped in reverse. Behind a lock so that fault injection
+    /// ([`ControlPlane::stop_component`]) works on a shared `&ControlPlane` while other
+    /// tasks use it; never held across an await.
+    slots: Mutex<Vec<Slot>>,
+}
+
+/// One component: how it was started (to start it again the same way), the port it
+/// serves, and its process while it runs.
+#[derive(Debug)]
+struct Slot {
+    name: String,
+    program: OsString,
+    args: Vec<OsString>,
+    port: Option<u16>,
+    process: Option<Process>,
+}
+
+impl Slot {
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args);
+        cmd
+    }
+
+    fn running(&mut self) -> bool {
+        self.process.as_mut().is_some_and(|p| p.exited().is_none())
+    }
 }
 
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -124,27 +154,6 @@ fn exited_error(process: &mut Process, port: Option<u16>) -> Option<Error> {
     })
 }
 
-async fn wait_tcp(process: &mut Process, port: u16) -> Result<(), Error> {
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
-    loop {
-        if let Some(e) = exited_error(process, Some(port)) {
-            return Err(e);
-        }
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Err(Error::NotReady {
-                component: process.name().into(),
-                reason: format!("port {port} not open after {READY_TIMEOUT:?}"),
-                log: process.log_path().into(),
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 impl ControlPlane {
     /// Starts a control plane. With automatically chosen ports a start that loses a port
     /// race is retried.
@@ -185,7 +194,8 @@ impl ControlPlane {
         write_kubeconfig(&kubeconfig, &server, &pki)?;
 
         // From here on, dropping `cp` cleans up whatever was started.
-        let mut cp = ControlPlane { dir, keep_dir: options.keep_dir, kubeconfig, server, pki, processes: Vec::new() };
+        let mut cp =
+            ControlPlane { dir, keep_dir: options.keep_dir, kubeconfig, server, pki, slots: Mutex::new(Vec::new()) };
 
         let (etcd_port, peer_port) = (free_port()?, free_port()?);
         let etcd_url = format!("http://127.0.0.1:{etcd_port}");
@@ -200,8 +210,8 @@ impl ControlPlane {
             .arg(format!("--initial-cluster=default={peer_url}"))
             .arg("--unsafe-no-fsync")
             .arg("--log-level=warn");
-        cp.spawn("etcd", etcd)?;
-        wait_tcp(cp.processes.last_mut().expect("just spawned"), etcd_port).await?;
+        cp.spawn("etcd", etcd, Some(etcd_port))?;
+        cp.wait_etcd().await?;
 
         let mut apiserver = Command::new(&bin.kube_apiserver);
         let pki = &cp.pki;
@@ -231,10 +241,12 @@ impl ControlPlane {
                 .arg(format!("--audit-policy-file={}", policy.display()))
                 .arg(format!("--audit-log-path={}", cp.audit_log().display()))
                 .arg("--audit-log-format=json")
-                .arg("--audit-log-mode=blocking");
+                .arg("--audit-log-mode=blocking")
+                // The default rotates at 100 MB, and readers expect one file.
+                .arg("--audit-log-maxsize=1000000");
         }
-        cp.spawn("kube-apiserver", apiserver)?;
-        cp.wait_apiserver(apiserver_port).await?;
+        cp.spawn("kube-apiserver", apiserver, Some(apiserver_port))?;
+        cp.wait_apiserver().await?;
 
         if options.controllers {
             let kubeconfig = cp.kubeconfig.display().to_string();
@@ -251,7 +263,7 @@ impl ControlPlane {
                 .arg("--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller")
                 .arg("--concurrent-gc-syncs=5")
                 .arg("--v=1");
-            cp.spawn("kube-controller-manager", kcm)?;
+            cp.spawn("kube-controller-manager", kcm, None)?;
             let mut scheduler = Command::new(&bin.kube_scheduler);
             scheduler
                 .arg(format!("--kubeconfig={kubeconfig}"))
@@ -260,7 +272,7 @@ impl ControlPlane {
                 .arg("--secure-port=0")
                 .arg("--leader-elect=false")
                 .arg("--v=1");
-            cp.spawn("kube-scheduler", scheduler)?;
+            cp.spawn("kube-scheduler", scheduler, None)?;
         }
 
         if let Some(nodes) = options.kwok_nodes {
@@ -280,7 +292,7 @@ impl ControlPlane {
                 .arg("--cidr=10.244.0.0/16")
                 .arg("--node-ip=127.0.0.1")
                 .arg("--node-lease-duration-seconds=40");
-            cp.spawn("kwok", kwok)?;
+            cp.spawn("kwok", kwok, None)?;
             kwok::create_fake_nodes(&client, nodes, &options.node_labels, READY_TIMEOUT)
                 .await
                 .map_err(|e| cp.annotate("kwok", e))?;
@@ -292,41 +304,92 @@ impl ControlPlane {
         Ok(cp)
     }
 
-    fn spawn(&mut self, name: &str, cmd: Command) -> Result<(), Error> {
-        let log = self.dir.join("logs").join(format!("{name}.log"));
-        self.processes.push(Process::spawn(name, cmd, &log)?);
+    fn spawn(&mut self, name: &str, cmd: Command, port: Option<u16>) -> Result<(), Error> {
+        let mut slot = Slot {
+            name: name.to_string(),
+            program: cmd.get_program().to_os_string(),
+            args: cmd.get_args().map(|a| a.to_os_string()).collect(),
+            port,
+            process: None,
+        };
+        slot.process = Some(Process::spawn(name, cmd, &self.log_path(name))?);
+        self.slots.get_mut().unwrap_or_else(|p| p.into_inner()).push(slot);
         Ok(())
     }
 
+    fn lock(&self) -> MutexGuard<'_, Vec<Slot>> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The exit error of `component` if it is not running.
+    fn check_exited(&self, component: &str, port: Option<u16>) -> Option<Error> {
+        let mut slots = self.lock();
+        let slot = slots.iter_mut().find(|s| s.name == component)?;
+        exited_error(slot.process.as_mut()?, port)
+    }
+
     /// Adds the log tail of `component` to a readiness error, or reports its exit.
-    fn annotate(&mut self, component: &str, err: Error) -> Error {
-        if let Some(p) = self.processes.iter_mut().find(|p| p.name() == component) {
-            if let Some(exited) = exited_error(p, None) {
-                return exited;
-            }
-            return Error::NotReady { component: component.into(), reason: err.to_string(), log: p.log_path().into() };
+    fn annotate(&self, component: &str, err: Error) -> Error {
+        if let Some(exited) = self.check_exited(component, None) {
+            return exited;
+        }
+        if self.lock().iter().any(|s| s.name == component) {
+            return Error::NotReady {
+                component: component.into(),
+                reason: err.to_string(),
+                log: self.log_path(component),
+            };
         }
         err
     }
 
-    async fn wait_apiserver(&mut self, port: u16) -> Result<(), Error> {
+    fn port_of(&self, component: Component) -> Option<u16> {
+        self.lock().iter().find(|s| s.name == component.name()).and_then(|s| s.port)
+    }
+
+    async fn wait_etcd(&self) -> Result<(), Error> {
+        let name = Component::Etcd.name();
+        let port = self.port_of(Component::Etcd).expect("etcd has a port");
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+        loop {
+            if let Some(e) = self.check_exited(name, Some(port)) {
+                return Err(e);
+            }
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(Error::NotReady {
+                    component: name.into(),
+                    reason: format!("port {port} not open after {READY_TIMEOUT:?}"),
+                    log: self.log_path(name),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the API server answers `/readyz` with OK (which includes its etcd check).
+    async fn wait_apiserver(&self) -> Result<(), Error> {
+        let name = Component::ApiServer.name();
+        let port = self.port_of(Component::ApiServer);
         let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
         let mut last;
         loop {
-            let apiserver = self.processes.last_mut().expect("apiserver was spawned");
-            if let Some(e) = exited_error(apiserver, Some(port)) {
+            if let Some(e) = self.check_exited(name, port) {
                 return Err(e);
             }
-            match self.readyz().await {
-                Ok(()) => return Ok(()),
-                Err(e) => last = e.to_string(),
+            match tokio::time::timeout(Duration::from_secs(5), self.readyz()).await {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(e)) => last = e.to_string(),
+                Err(_) => last = "no answer within 5 s".into(),
             }
             if tokio::time::Instant::now() > deadline {
-                let apiserver = self.processes.last().expect("apiserver was spawned");
                 return Err(Error::NotReady {
-                    component: "kube-apiserver".into(),
+                    component: name.into(),
                     reason: format!("/readyz not OK after {READY_TIMEOUT:?}: {last}"),
-                    log: apiserver.log_path().into(),
+                    log: self.log_path(name),
                 });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -342,14 +405,12 @@ impl ControlPlane {
 
     /// The service-account controller creates `default` in every namespace; pods cannot be
     /// admitted before it exists, so it marks the controllers as working.
-    async fn wait_default_service_account(&mut self) -> Result<(), Error> {
+    async fn wait_default_service_account(&self) -> Result<(), Error> {
         let client = self.client().await?;
         let accounts: Api<ServiceAccount> = Api::namespaced(client, "default");
         let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
         loop {
-            if let Some(p) = self.processes.iter_mut().find(|p| p.name() == "kube-controller-manager")
-                && let Some(e) = exited_error(p, None)
-            {
+            if let Some(e) = self.check_exited("kube-controller-manager", None) {
                 return Err(e);
             }
             if accounts.get_opt("default").await?.is_some() {
@@ -380,9 +441,9 @@ impl ControlPlane {
         &self.dir
     }
 
-    /// PIDs of the running components, by name.
+    /// PIDs of the running components, by name (a stopped component is left out).
     pub fn pids(&self) -> Vec<(String, u32)> {
-        self.processes.iter().map(|p| (p.name().to_string(), p.pid())).collect()
+        self.lock().iter().filter_map(|s| Some((s.name.clone(), s.process.as_ref()?.pid()))).collect()
     }
 
     /// Log file of a component (`etcd`, `kube-apiserver`, `kwok`, ...).
@@ -392,7 +453,7 @@ impl ControlPlane {
 
     /// The last lines of every component's log, for failure reports.
     pub fn log_tails(&self, lines: usize) -> String {
-        self.processes.iter().map(|p| format!("==> {} <==\n{}\n", p.name(), tail(p.log_path(), lines))).collect()
+        self.lock().iter().map(|s| format!("==> {} <==\n{}\n", s.name, tail(&self.log_path(&s.name), lines))).collect()
     }
 
     /// A new admin client. Build one per async runtime: a client is tied to the runtime
@@ -441,8 +502,11 @@ impl Drop for ControlPlane {
             eprintln!("control plane logs ({}):\n{}", self.dir.display(), self.log_tails(20));
         }
         // Nothing here outlives the run, so there is no state worth a graceful shutdown.
-        while let Some(mut p) = self.processes.pop() {
-            p.stop(Duration::ZERO);
+        let slots = self.slots.get_mut().unwrap_or_else(|p| p.into_inner());
+        while let Some(slot) = slots.pop() {
+            if let Some(mut p) = slot.process {
+                p.stop(Duration::ZERO);
+            }
         }
         if !self.keep_dir {
             let _ = std::fs::remove_dir_all(&self.dir);
@@ -474,8 +538,12 @@ static SHARED: tokio::sync::OnceCell<ControlPlane> = tokio::sync::OnceCell::cons
 
 extern "C" fn cleanup_shared() {
     if let Some(cp) = SHARED.get() {
-        for p in cp.processes.iter().rev() {
-            crate::process::kill_group_now(p.pid());
+        // A lock held by a thread at exit is never released; the parent-death signal
+        // still ends the processes then.
+        if let Ok(slots) = cp.slots.try_lock() {
+            for p in slots.iter().rev().filter_map(|s| s.process.as_ref()) {
+                crate::process::kill_group_now(p.pid());
+            }
         }
         if !cp.keep_dir {
             let _ = std::fs::remove_dir_all(&cp.dir);

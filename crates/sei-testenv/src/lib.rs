@@ -24,7 +24,7 @@ mod seid_sim;
 
 pub use audit::{AuditRecord, by_verb};
 pub use binaries::Binaries;
-pub use control_plane::{ControlPlane, Options, shared};
+pub use control_plane::{Component, ControlPlane, Options, shared};
 pub use ec2_server::{Ec2Instance, Ec2Server};
 pub use error::Error;
 pub use kwok::{FAKE_NODE_ANNOTATION, FAKE_NODE_TAINT_KEY, FAKE_NODE_TAINT_VALUE, SIMULATED_PLATFORM, STORAGE_CLASS};
