@@ -286,7 +286,13 @@ async fn an_api_server_outage_and_an_etcd_outage_are_waited_out() {
     let mut operator = f.operator("op", true);
     let leases: Api<Lease> = Api::namespaced(f.client.clone(), NS);
     eventually("the operator leading", 60, || async {
-        leases.get_opt(sei_operator::leader::LEASE_NAME).await.ok()??.spec?.holder_identity.filter(|h| h.starts_with("op_"))
+        leases
+            .get_opt(sei_operator::leader::LEASE_NAME)
+            .await
+            .ok()??
+            .spec?
+            .holder_identity
+            .filter(|h| h.starts_with("op_"))
     })
     .await;
     let mut all = Vec::new();
@@ -297,13 +303,30 @@ async fn an_api_server_outage_and_an_etcd_outage_are_waited_out() {
         }
         // Some are initialising when the outage starts.
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let running = nodes.list(&ListParams::default()).await.unwrap().items.iter().filter(|n| phase(n) == Some("Running")).count();
+        let running = nodes
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .filter(|n| phase(n) == Some("Running"))
+            .count();
         eprintln!("{} stopped for 20 s with {running} of {} nodes Running", component.name(), all.len() + names.len());
         f.cp.pause_for(component, Duration::from_secs(20)).await.unwrap();
-        assert!(operator.exited().is_none(), "the operator exited during the {} outage:\n{}", component.name(), operator.log_tail(30));
+        assert!(
+            operator.exited().is_none(),
+            "the operator exited during the {} outage:\n{}",
+            component.name(),
+            operator.log_tail(30)
+        );
         all.extend(names);
         f.all_running(&all, 240).await;
-        assert!(operator.exited().is_none(), "the operator exited after the {} outage:\n{}", component.name(), operator.log_tail(30));
+        assert!(
+            operator.exited().is_none(),
+            "the operator exited after the {} outage:\n{}",
+            component.name(),
+            operator.log_tail(30)
+        );
     }
     for name in &all {
         each_task_ran_once(&f, name).await;
