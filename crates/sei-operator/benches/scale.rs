@@ -52,7 +52,6 @@ use serde_json::json;
 mod common;
 
 const NS: &str = "bench";
-const LEASE: &str = "sei-operator-leader";
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -398,9 +397,11 @@ async fn unreachable(count: usize, duration: Duration, dir: &Path) {
     operator.stop(Duration::from_secs(5));
 }
 
-/// The holder of the leader Lease, if any.
+/// The replica (`POD_NAME`) holding the leader Lease, if any: identities are
+/// `<POD_NAME>_<random suffix>`.
 async fn holder(leases: &Api<Lease>) -> Option<String> {
-    leases.get_opt(LEASE).await.ok()??.spec?.holder_identity
+    let identity = leases.get_opt(sei_operator::leader::LEASE_NAME).await.ok()??.spec?.holder_identity?;
+    Some(identity.rsplit_once('_').map_or(identity.clone(), |(pod, _)| pod.to_string()))
 }
 
 fn secs_since(t0: SystemTime, t: SystemTime) -> String {
@@ -551,7 +552,12 @@ fn main() {
     let count: usize = arg("--nodes").map(|n| n.parse().expect("--nodes N")).unwrap_or(default_nodes);
     let duration =
         Duration::from_secs(arg("--duration").map(|s| s.parse().expect("--duration SECONDS")).unwrap_or(180));
-    let dir = tempfile::tempdir().unwrap();
+    let mut dir = tempfile::tempdir().unwrap();
+    // Like the control plane's own directory: kept for reading the logs afterwards.
+    if std::env::var_os("SEI_TESTENV_KEEP").is_some() {
+        dir.disable_cleanup(true);
+        eprintln!("keeping {}", dir.path().display());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     if unreachable_mode {
         runtime.block_on(unreachable(count, duration, dir.path()));

@@ -100,11 +100,12 @@ impl Context {
     pub fn sweep(&self) {
         let nodes = self.nodes.state();
         let uids: std::collections::HashSet<String> = nodes.iter().filter_map(|n| n.metadata.uid.clone()).collect();
-        let names = nodes
+        let names: std::collections::HashSet<(String, String)> = nodes
             .iter()
             .map(|n| (n.metadata.namespace.clone().unwrap_or_default(), n.metadata.name.clone().unwrap_or_default()))
             .collect();
-        self.memory.retain(&uids);
+        let keys = names.iter().map(|(ns, name)| format!("{ns}/{name}")).collect();
+        self.memory.retain(&uids, &keys);
         self.tokens.retain(&uids);
         self.own_writes.retain(&uids);
         self.metrics.retain_nodes(&names);

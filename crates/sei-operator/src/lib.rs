@@ -18,17 +18,20 @@ use std::sync::Arc;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Service};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Service};
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Resource, ResourceExt};
 use sei_api::SeiNode;
 use sei_planner::names;
 
 /// Reconciles in flight at once. Each waits on the API server or a sidecar, never on the
-/// CPU; the bound keeps a fleet of unreachable sidecars from holding thousands of calls.
-pub const CONCURRENCY: u16 = 32;
+/// CPU, so many may run; sidecar calls have their own, smaller bound
+/// ([`reach::CALLS_IN_FLIGHT`]) and a reconcile that finds it full comes back later
+/// instead of holding its slot, so 1,000 starting nodes do not queue behind each other.
+pub const CONCURRENCY: u16 = 256;
 
 /// What wakes a SeiNode's reconcile: a new generation (spec change, deletion) or a
 /// change of the retry annotation. The operator's own status writes do not.
@@ -43,12 +46,34 @@ fn spec_or_retry(node: &SeiNode) -> Option<u64> {
 /// metadata only (all a reconcile trigger needs), never the cluster's other objects.
 fn owned<K>(
     client: &kube::Client,
-) -> impl futures::Stream<Item = Result<PartialObjectMeta<K>, watcher::Error>> + Send + 'static
+) -> impl futures::Stream<Item = Result<PartialObjectMeta<K>, watcher::Error>> + Send + use<K>
 where
     K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
     let config = watcher::Config::default().labels(names::LABEL_NODE).any_semantic();
     watcher(Api::<PartialObjectMeta<K>>::all(client.clone()), config).default_backoff().touched_objects()
+}
+
+/// The pods of nodes (labelled by the StatefulSet's template), as reconcile triggers: a
+/// pod that is scheduled, starts or restarts is when its sidecar may answer again. Each
+/// change is noted, which resets the node's unreachable-sidecar backoff.
+fn pods(
+    ctx: &Arc<context::Context>,
+) -> impl futures::Stream<Item = Result<PartialObjectMeta<Pod>, watcher::Error>> + Send + use<> {
+    let ctx = ctx.clone();
+    owned::<Pod>(&ctx.client).inspect(move |pod| {
+        if let Ok(pod) = pod
+            && let Some(node) = pod.labels().get(names::LABEL_NODE)
+        {
+            ctx.memory.pod_changed(format!("{}/{node}", pod.namespace().unwrap_or_default()));
+        }
+    })
+}
+
+/// The SeiNode a pod belongs to, by its label.
+fn node_of_pod(pod: PartialObjectMeta<Pod>) -> Option<ObjectRef<SeiNode>> {
+    let node = pod.labels().get(names::LABEL_NODE)?;
+    Some(ObjectRef::new(node).within(&pod.namespace().unwrap_or_default()))
 }
 
 /// Runs the controllers until the process is signalled. Every replica watches (so a new
@@ -83,6 +108,7 @@ pub async fn run_controllers(ctx: Arc<context::Context>) {
         .owns_stream(owned::<Service>(&client))
         .owns_stream(owned::<Job>(&client))
         .owns_stream(owned::<PersistentVolumeClaim>(&client))
+        .watches_stream(pods(&ctx), node_of_pod)
         .reconcile_all_on(ctx.leadership.starts())
         .shutdown_on_signal()
         .run(node::reconcile, node::error_policy, ctx)

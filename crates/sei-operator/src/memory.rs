@@ -111,9 +111,13 @@ impl TokenCache {
     }
 }
 
-/// Per-node notes, by UID.
+/// Per-node notes, by UID, and when each node's pod last changed.
 #[derive(Default)]
-pub struct Memory(Mutex<HashMap<String, Notes>>);
+pub struct Memory {
+    notes: Mutex<HashMap<String, Notes>>,
+    /// By `namespace/name`: a pod names its node, not the node's UID.
+    pods: Mutex<HashMap<String, Instant>>,
+}
 
 #[derive(Default, Clone, Debug)]
 pub struct Notes {
@@ -132,22 +136,34 @@ pub struct Notes {
 impl Memory {
     /// Reads and updates a node's notes.
     pub fn with<T>(&self, uid: &str, f: impl FnOnce(&mut Notes) -> T) -> T {
-        let mut map = lock(&self.0);
+        let mut map = lock(&self.notes);
         f(map.entry(uid.to_string()).or_default())
     }
 
     /// Updates a node's notes if it has any; never creates them.
     pub fn update<T>(&self, uid: &str, f: impl FnOnce(&mut Notes) -> T) -> Option<T> {
-        lock(&self.0).get_mut(uid).map(f)
+        lock(&self.notes).get_mut(uid).map(f)
     }
 
-    /// Keeps only the notes of nodes `alive` names.
-    pub fn retain(&self, alive: &std::collections::HashSet<String>) {
-        lock(&self.0).retain(|uid, _| alive.contains(uid));
+    /// The pod of node `key` (`namespace/name`) changed just now.
+    pub fn pod_changed(&self, key: String) {
+        lock(&self.pods).insert(key, Instant::now());
+    }
+
+    /// How long ago the pod of node `key` (`namespace/name`) last changed, if seen.
+    pub fn pod_changed_ago(&self, key: &str) -> Option<Duration> {
+        lock(&self.pods).get(key).map(Instant::elapsed)
+    }
+
+    /// Keeps only the notes of nodes whose UID is in `uids` and the pod changes of nodes
+    /// whose `namespace/name` is in `keys`.
+    pub fn retain(&self, uids: &std::collections::HashSet<String>, keys: &std::collections::HashSet<String>) {
+        lock(&self.notes).retain(|uid, _| uids.contains(uid));
+        lock(&self.pods).retain(|key, _| keys.contains(key));
     }
 
     pub fn len(&self) -> usize {
-        lock(&self.0).len()
+        lock(&self.notes).len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -155,11 +171,11 @@ impl Memory {
     }
 
     pub fn get(&self, uid: &str) -> Notes {
-        lock(&self.0).get(uid).cloned().unwrap_or_default()
+        lock(&self.notes).get(uid).cloned().unwrap_or_default()
     }
 
     pub fn forget(&self, uid: &str) {
-        lock(&self.0).remove(uid);
+        lock(&self.notes).remove(uid);
     }
 }
 

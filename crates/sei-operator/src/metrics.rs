@@ -112,6 +112,7 @@ pub struct Metrics {
     reconcile_errors: Family<ControllerLabel, Counter>,
     status_writes: Family<ControllerLabel, Counter>,
     sidecar_unreachable: Family<UnreachableLabels, Counter>,
+    sidecar_throttled: Family<ControllerLabel, Counter>,
     /// `(namespace, name)` of nodes with an active plan, for `plan_active`.
     active: Mutex<HashMap<(String, String), bool>>,
     /// `(namespace, name)` of every node with per-node series.
@@ -132,6 +133,7 @@ impl Default for Metrics {
         let reconcile_errors = Family::<ControllerLabel, Counter>::default();
         let status_writes = Family::<ControllerLabel, Counter>::default();
         let sidecar_unreachable = Family::<UnreachableLabels, Counter>::default();
+        let sidecar_throttled = Family::<ControllerLabel, Counter>::default();
         let r = &mut registry;
         r.register("sei_controller_seinode_phase", "1 for the node's current phase, 0 for the others", phase.clone());
         r.register("sei_controller_seinode_phase_transitions", "Observed node phase changes", transitions.clone());
@@ -166,6 +168,11 @@ impl Default for Metrics {
             "Sidecar task calls that could not reach the sidecar, by task type and cause",
             sidecar_unreachable.clone(),
         );
+        r.register(
+            "sei_controller_sidecar_calls_throttled",
+            "Sidecar calls not made because too many were in flight (the node is polled again later)",
+            sidecar_throttled.clone(),
+        );
         Metrics {
             registry,
             phase,
@@ -179,6 +186,7 @@ impl Default for Metrics {
             reconcile_errors,
             status_writes,
             sidecar_unreachable,
+            sidecar_throttled,
             active: Mutex::new(HashMap::new()),
             nodes: Mutex::default(),
         }
@@ -223,8 +231,12 @@ impl Metrics {
         self.status_writes.get_or_create(&controller()).inc();
     }
 
-    /// A task call that could not reach its sidecar.
+    /// A task call that could not reach its sidecar (or, throttled, was not made).
     pub fn sidecar_unreachable(&self, task_type: &str, cause: crate::reach::Cause) {
+        if cause == crate::reach::Cause::Throttled {
+            self.sidecar_throttled.get_or_create(&controller()).inc();
+            return;
+        }
         let labels = UnreachableLabels {
             controller: CONTROLLER.into(),
             task_type: task_type.into(),

@@ -37,6 +37,17 @@ impl SidecarClient {
         SidecarError { url: self.base.clone(), message: format!("{}: {e}", cause.describe()), rejected: false, cause }
     }
 
+    /// A place among the calls in flight, or a [`Cause::Throttled`] error: the call is
+    /// not made.
+    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, SidecarError> {
+        self.http.permit().await.ok_or_else(|| SidecarError {
+            url: self.base.clone(),
+            message: Cause::Throttled.describe().to_string(),
+            rejected: false,
+            cause: Cause::Throttled,
+        })
+    }
+
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let rb = self.http.client.request(method, format!("{}{path}", self.base));
         match &self.token {
@@ -48,7 +59,7 @@ impl SidecarClient {
     /// Submits a task. Resubmitting an ID is idempotent on the sidecar.
     pub async fn submit(&self, request: &TaskRequest) -> Result<(), SidecarError> {
         let task_type = request.task_type();
-        let _permit = self.http.permit().await;
+        let _permit = self.permit().await?;
         let resp = self
             .request(reqwest::Method::POST, "/v0/tasks")
             .json(request)
@@ -76,7 +87,7 @@ impl SidecarClient {
 
     /// The task `id`, or `None` when the sidecar does not know it (404).
     pub async fn task(&self, id: &str) -> Result<Option<TaskResult>, SidecarError> {
-        let _permit = self.http.permit().await;
+        let _permit = self.permit().await?;
         let resp = self
             .request(reqwest::Method::GET, &format!("/v0/tasks/{id}"))
             .send()
@@ -91,7 +102,7 @@ impl SidecarClient {
 
     /// `Ok(true)` ready, `Ok(false)` not ready (503), `Err` unreachable or unexpected.
     pub async fn healthz(&self) -> Result<bool, SidecarError> {
-        let _permit = self.http.permit().await;
+        let _permit = self.permit().await?;
         let resp = self
             .http
             .client

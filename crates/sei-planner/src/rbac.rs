@@ -28,6 +28,8 @@ pub fn cluster_role() -> ClusterRole {
             rule(&[""], &["persistentvolumeclaims", "services"], MANAGE),
             // Import validation reads the bound PV.
             rule(&[""], &["persistentvolumes"], READ),
+            // A node's pod starting or stopping wakes its reconcile (metadata watch only).
+            rule(&[""], &["pods"], READ),
             // Key validation reads the validator's key Secrets; the sidecar token Secret is
             // created and kept by the operator, and one left by an earlier node of the same
             // name is deleted.

@@ -18,6 +18,7 @@ use super::runner::{NodeRunner, seid_image};
 use super::{seconds_between, status, token};
 use crate::context::Context;
 use crate::error::Error;
+use crate::reach::Cause;
 use crate::sidecar::{SidecarClient, SidecarError};
 
 /// How long a sidecar may stay unreachable before the node says so in a condition: pods
@@ -115,21 +116,28 @@ fn reachability(
         }
         return;
     };
-    let since = ctx.memory.with(&uid, |n| {
-        let at = n.unreachable.map(|(at, _)| at).unwrap_or_else(Instant::now);
-        n.unreachable = Some((at, e.cause));
-        at
-    });
     ctx.metrics.sidecar_unreachable(&task_type, e.cause);
+    let known = ctx.memory.with(&uid, |n| {
+        let cause = e.cause.after(n.unreachable.map(|(_, c)| c));
+        // A call that was not made teaches nothing: what was known stands.
+        if cause == Cause::Throttled {
+            work.throttled = true;
+            return None;
+        }
+        let at = n.unreachable.map(|(at, _)| at).unwrap_or_else(Instant::now);
+        n.unreachable = Some((at, cause));
+        Some((at, cause))
+    });
+    let Some((since, cause)) = known else { return };
     if since.elapsed() >= UNREACHABLE_GRACE {
         let message =
-            format!("cannot reach the sidecar at {}: {}; task {task_type} waits for it", e.url, e.cause.describe());
+            format!("cannot reach the sidecar at {}: {}; task {task_type} waits for it", e.url, cause.describe());
         let conditions = work.status.conditions.get_or_insert_with(Vec::new);
         set_condition(
             conditions,
             SIDECAR_REACHABLE,
             "False",
-            e.cause.reason(),
+            cause.reason(),
             &message,
             node.metadata.generation,
             &work.now,

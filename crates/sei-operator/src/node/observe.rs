@@ -10,6 +10,7 @@ use sei_planner::status::{Candidate, resolve_label_peers};
 
 use crate::context::Context;
 use crate::metrics::Probe;
+use crate::reach::Cause;
 use crate::sidecar::{SidecarClient, SidecarError};
 
 pub struct Seen {
@@ -31,6 +32,11 @@ pub async fn dereference(ctx: &Context, node: &SeiNode) -> Seen {
         let outcome = match &probe {
             Ok(true) => Probe::Ready,
             Ok(false) => Probe::NotReady,
+            // Not probed (too many calls in flight): the last answer stands.
+            Err(e) if e.cause == Cause::Throttled => {
+                ctx.metrics.sidecar_unreachable("healthz", Cause::Throttled);
+                return Seen { peers: label_peers(ctx, node), sidecar_url, health: None };
+            }
             Err(_) => Probe::Unreachable,
         };
         ctx.metrics.probe(&ns, &node.name_any(), outcome);

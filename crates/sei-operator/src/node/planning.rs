@@ -26,6 +26,8 @@ pub struct Work {
     pub blocked: bool,
     /// A failed node is planned again on request.
     pub retry: bool,
+    /// A sidecar call of this reconcile was not made (too many in flight).
+    pub throttled: bool,
 }
 
 impl Work {
@@ -49,6 +51,7 @@ pub fn plan(node: &SeiNode, seen: Seen, now: Time, retry: bool) -> Work {
         had_active: false,
         blocked: false,
         retry,
+        throttled: false,
     };
     let generation = node.metadata.generation;
     if retry {

@@ -27,8 +27,10 @@ pub const RECONCILE_ERROR: &str = "ReconcileError";
 
 /// How long a Running node without a plan waits before the next check.
 pub const STEADY: Duration = Duration::from_secs(30);
-/// The longest pause between polls of a sidecar that cannot be reached.
-const UNREACHABLE_POLL_CAP: Duration = Duration::from_secs(30);
+/// The longest pause between polls of a sidecar that cannot be reached. Its pod starting,
+/// becoming ready or restarting wakes the reconcile at once (the pod watch) and resets
+/// the pause, so the poll only matters when nothing about the pod changes.
+const UNREACHABLE_POLL_CAP: Duration = Duration::from_secs(60);
 
 /// Replaces the node's whole status (PUT to `/status`) at the version it was read: a
 /// concurrent change makes the write fail with a conflict, and fields this status leaves
@@ -87,7 +89,10 @@ pub async fn flush(ctx: &Context, node: &SeiNode, mut work: Work, step: Option<S
         }
     }
     let waiting = step.as_ref().and_then(|s| s.transient.clone());
-    log_on_change(ctx, node, &uid, waiting.as_deref());
+    // A reconcile whose sidecar call was not made learnt nothing worth a log line.
+    if !work.throttled {
+        log_on_change(ctx, node, &uid, waiting.as_deref());
+    }
     let active = status.plan.as_ref().is_some_and(|p| p.phase == PlanPhase::Active);
     ctx.metrics.observe(&ns, &node.name_any(), status.phase, active);
     let next = Next {
@@ -95,7 +100,7 @@ pub async fn flush(ctx: &Context, node: &SeiNode, mut work: Work, step: Option<S
         blocked: work.blocked,
         transitioned: step.as_ref().is_some_and(|s| s.phase.is_some()),
         idle: status.phase == Some(NodePhase::Running) && !active,
-        unreachable_for: ctx.memory.get(&uid).unreachable.map(|(at, _)| at.elapsed()),
+        unreachable_for: unreachable_for(ctx, node, &uid),
         requeue: step.map(|s| s.requeue),
     };
     Ok(next.action())
@@ -125,9 +130,9 @@ impl Next {
             _ if self.transitioned => Action::requeue(executor::IMMEDIATELY),
             _ if self.idle => Action::requeue(STEADY),
             // A sidecar that cannot be reached is polled less often the longer it lasts; its
-            // pod becoming ready triggers a reconcile through the StatefulSet anyway.
+            // pod changing triggers a reconcile anyway.
             Some(Requeue::After(d)) => {
-                let longer = self.unreachable_for.map_or(Duration::ZERO, |u| u / 4);
+                let longer = self.unreachable_for.map_or(Duration::ZERO, |u| u / 2);
                 Action::requeue(d.max(longer).min(UNREACHABLE_POLL_CAP.max(d)))
             }
             Some(Requeue::Never) => Action::await_change(),
@@ -136,13 +141,22 @@ impl Next {
     }
 }
 
+/// How long the node's sidecar has been unreachable with nothing changing about its pod:
+/// a pod that just changed (scheduled, started, restarted) may answer now.
+fn unreachable_for(ctx: &Context, node: &SeiNode, uid: &str) -> Option<Duration> {
+    let unreachable = ctx.memory.get(uid).unreachable.map(|(at, _)| at.elapsed())?;
+    let key = format!("{}/{}", node.namespace().unwrap_or_default(), node.name_any());
+    Some(ctx.memory.pod_changed_ago(&key).map_or(unreachable, |ago| ago.min(unreachable)))
+}
+
 /// One log line when a node starts waiting on something, one when the reason changes and
 /// one when it stops; the attempts in between are counted in the metrics.
 fn log_on_change(ctx: &Context, node: &SeiNode, uid: &str, waiting: Option<&str>) {
     let key = waiting.map(|w| {
-        // The sidecar error names the URL and cause; the reason is what matters for "changed".
+        // One line for the whole outage: its cause may flicker between a missing name, a
+        // refused connection and a timeout as the pod starts (the condition has the latest).
         match ctx.memory.get(uid).unreachable {
-            Some((_, cause)) => format!("sidecar {}", cause.reason()),
+            Some(_) => "sidecar unreachable".to_string(),
             None => w.to_string(),
         }
     });
@@ -200,7 +214,7 @@ mod tests {
         // An unreachable sidecar is polled less often the longer it lasts, up to a cap.
         let after = |secs| Next { unreachable_for: Some(Duration::from_secs(secs)), ..next(poll) }.action();
         assert_eq!(after(4), Action::requeue(executor::POLL));
-        assert_eq!(after(60), Action::requeue(Duration::from_secs(15)));
+        assert_eq!(after(60), Action::requeue(Duration::from_secs(30)));
         assert_eq!(after(3600), Action::requeue(UNREACHABLE_POLL_CAP));
         // A longer wait the executor asks for (a retry backoff) is kept.
         let backoff = Some(Requeue::After(Duration::from_secs(60)));
