@@ -2,6 +2,7 @@
 //! cluster or reads the clock: the controllers feed objects in and apply what comes out.
 
 pub mod executor;
+pub mod group;
 pub mod names;
 pub mod plan;
 pub mod platform;

@@ -1,0 +1,11 @@
+//! Pure logic of the SeiNodeDeployment controller (§7.10, §8 of the controller spec): the
+//! template hash, the child nodes a deployment wants and how existing ones converge, and
+//! the fleet status computed from the children. Nothing here talks to the cluster.
+
+pub mod children;
+pub mod hash;
+pub mod status;
+
+pub use children::{Convergence, child, child_name, converge, ordinal_of, to_scale_down};
+pub use hash::template_hash;
+pub use status::{FleetView, phase};
