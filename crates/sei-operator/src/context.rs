@@ -22,6 +22,8 @@ pub struct Context {
     pub metrics: crate::metrics::Metrics,
     /// Publishes Events as `seinode-controller`.
     pub recorder: kube::runtime::events::Recorder,
+    /// Publishes Events as `seinodedeployment-controller`.
+    pub deployment_recorder: kube::runtime::events::Recorder,
     /// Sidecar tokens by node UID, so that a reconcile does not read the token Secret
     /// every time (it did: the most frequent request of a fleet).
     pub tokens: TokenCache,
@@ -29,6 +31,8 @@ pub struct Context {
     pub own_writes: OwnWrites,
     /// What the operator remembers of each node between reconciles.
     pub memory: Memory,
+    /// Objects the deployment controller applied, so unchanged ones are not re-sent.
+    pub applied: crate::memory::Applied,
     /// Every SeiNode, as the watch sees it (peers are resolved from here, not listed).
     pub nodes: Store<SeiNode>,
     node_writer: Mutex<Option<reflector::store::Writer<SeiNode>>>,
@@ -76,6 +80,10 @@ impl Context {
         let (nodes, writer) = reflector::store();
         Ok(Context {
             recorder: recorder(&client),
+            deployment_recorder: kube::runtime::events::Recorder::new(
+                client.clone(),
+                sei_planner::names::MANAGER_DEPLOYMENT.into(),
+            ),
             client,
             platform,
             sidecar: SidecarHttp::new()?,
@@ -84,6 +92,7 @@ impl Context {
             tokens: Default::default(),
             own_writes: Default::default(),
             memory: Default::default(),
+            applied: Default::default(),
             nodes,
             node_writer: Mutex::new(Some(writer)),
             leadership,

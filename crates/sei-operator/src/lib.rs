@@ -4,6 +4,7 @@
 
 pub mod addresses;
 pub mod context;
+pub mod deployment;
 pub mod error;
 pub mod leader;
 pub mod memory;
@@ -24,7 +25,7 @@ use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Resource, ResourceExt};
-use sei_api::SeiNode;
+use sei_api::{SeiNode, SeiNodeDeployment};
 use sei_planner::names;
 
 /// Reconciles in flight at once. Each waits on the API server or a sidecar, never on the
@@ -76,6 +77,58 @@ fn node_of_pod(pod: PartialObjectMeta<Pod>) -> Option<ObjectRef<SeiNode>> {
     Some(ObjectRef::new(node).within(&pod.namespace().unwrap_or_default()))
 }
 
+/// What wakes a deployment through its children: a child's spec or phase changing, not
+/// the task-by-task status churn of its plans (§8.1).
+fn generation_or_phase(node: &SeiNode) -> Option<u64> {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    node.meta().generation.hash(&mut h);
+    node.status.as_ref().and_then(|s| s.phase).map(|p| p.as_str()).hash(&mut h);
+    Some(h.finish())
+}
+
+/// The SeiNodeDeployment controller; it reads children from the SeiNode controller's cache.
+async fn run_deployments(ctx: Arc<context::Context>) {
+    let client = ctx.client.clone();
+    let (store, writer) = kube::runtime::reflector::store::<SeiNodeDeployment>();
+    let trigger = watcher(Api::<SeiNodeDeployment>::all(client.clone()), watcher::Config::default().any_semantic())
+        .default_backoff()
+        .modify(|d| d.metadata.managed_fields = None)
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(kube::runtime::predicates::generation, Default::default());
+    let children = watcher(
+        Api::<SeiNode>::all(client.clone()),
+        watcher::Config::default().labels(names::LABEL_DEPLOYMENT).any_semantic(),
+    )
+    .default_backoff()
+    .touched_objects()
+    .predicate_filter(generation_or_phase, Default::default());
+    Controller::for_stream(trigger, store)
+        .with_config(controller::Config::default().concurrency(16))
+        .owns_stream(children)
+        .owns_stream(owned_by_deployment::<Service>(&client))
+        .reconcile_all_on(ctx.leadership.starts())
+        .shutdown_on_signal()
+        .run(deployment::reconcile, deployment::error_policy, ctx)
+        .for_each(|r| async move {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "deployment reconcile error");
+            }
+        })
+        .await;
+}
+
+/// Services a deployment made, by their membership label, metadata only.
+fn owned_by_deployment<K>(
+    client: &kube::Client,
+) -> impl futures::Stream<Item = Result<PartialObjectMeta<K>, watcher::Error>> + Send + use<K>
+where
+    K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+{
+    let config = watcher::Config::default().labels(names::LABEL_DEPLOYMENT).any_semantic();
+    watcher(Api::<PartialObjectMeta<K>>::all(client.clone()), config).default_backoff().touched_objects()
+}
+
 /// Runs the controllers until the process is signalled. Every replica watches (so a new
 /// leader starts warm); only a replica that may write acts (see [`leader`]).
 pub async fn run_controllers(ctx: Arc<context::Context>) {
@@ -102,6 +155,7 @@ pub async fn run_controllers(ctx: Arc<context::Context>) {
             }
         })
     };
+    let deployments = tokio::spawn(run_deployments(ctx.clone()));
     Controller::for_stream(trigger, ctx.nodes.clone())
         .with_config(config)
         .owns_stream(owned::<StatefulSet>(&client))
@@ -119,6 +173,7 @@ pub async fn run_controllers(ctx: Arc<context::Context>) {
         })
         .await;
     sweeper.abort();
+    let _ = deployments.await;
 }
 
 /// How often what is kept in memory about deleted nodes is dropped.

@@ -179,6 +179,37 @@ impl Memory {
     }
 }
 
+/// What was last applied for each key (a hash of the object), so that an unchanged object
+/// is not applied again on every reconcile: a fleet at rest sends no writes. Re-applied
+/// after [`REAPPLY`] anyway, which undoes edits made by hand.
+#[derive(Default)]
+pub struct Applied(Mutex<HashMap<String, (u64, Instant)>>);
+
+pub const REAPPLY: Duration = Duration::from_secs(600);
+
+impl Applied {
+    /// Whether `value` was applied under `key` less than [`REAPPLY`] ago.
+    pub fn current(&self, key: &str, value: &impl serde::Serialize) -> bool {
+        let hash = hash_of(value);
+        lock(&self.0).get(key).is_some_and(|(h, at)| *h == hash && at.elapsed() < REAPPLY)
+    }
+
+    pub fn record(&self, key: &str, value: &impl serde::Serialize) {
+        lock(&self.0).insert(key.to_string(), (hash_of(value), Instant::now()));
+    }
+
+    pub fn forget(&self, key: &str) {
+        lock(&self.0).remove(key);
+    }
+}
+
+fn hash_of(value: &impl serde::Serialize) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(value).unwrap_or_default().hash(&mut h);
+    h.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

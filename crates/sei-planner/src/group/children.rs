@@ -112,6 +112,22 @@ pub fn child(d: &SeiNodeDeployment, ordinal: i32, revision: &str) -> SeiNode {
     }
 }
 
+/// The revision children carry: during a roll-out the incumbents', else the one the
+/// running children already carry (lowest ordinal first), else the deployment's
+/// generation for a new fleet. The reference wrote the current generation on every
+/// reconcile, so every edit of the deployment (a replica count, say) relabelled all
+/// children and their pods drifted from the Services' selectors.
+pub fn revision_of(d: &SeiNodeDeployment, children: &[SeiNode]) -> String {
+    let generation = d.metadata.generation.unwrap_or(1).to_string();
+    if let Some(rollout) = d.status.as_ref().and_then(|s| s.rollout.as_ref()) {
+        return rollout.incumbent_revision.clone().filter(|r| !r.is_empty()).unwrap_or(generation);
+    }
+    let mut ours: Vec<(i32, &SeiNode)> =
+        children.iter().filter(|n| controlled_by(n, d)).filter_map(|n| ordinal_of(n).map(|o| (o, n))).collect();
+    ours.sort_by_key(|(o, _)| *o);
+    ours.iter().find_map(|(_, n)| n.labels().get(LABEL_REVISION).cloned()).unwrap_or(generation)
+}
+
 /// What converging an existing child to its desired form changes.
 #[derive(Debug)]
 pub enum Convergence {
@@ -255,6 +271,19 @@ mod tests {
         assert_eq!(next.spec.image, "sei:2");
         assert_eq!(next.spec.peers, Some(vec![]), "fields set at creation are left alone");
         assert!(matches!(converge(&next, &child(&d2, 0, "3")), Convergence::InStep));
+    }
+
+    #[test]
+    fn the_revision_stays_with_the_running_children() {
+        let d = deployment(json!({}));
+        assert_eq!(revision_of(&d, &[]), "3", "a new fleet: the generation");
+        let kids = [child(&d, 1, "2"), child(&d, 0, "1")];
+        assert_eq!(revision_of(&d, &kids), "1", "what the lowest ordinal carries");
+        let mut rolling = d.clone();
+        rolling.status = Some(serde_json::from_value(json!({"rollout": {
+            "strategy": "BlueGreen", "targetHash": "h", "startedAt": "2026-12-01T00:00:00Z", "incumbentRevision": "7"
+        }})).unwrap());
+        assert_eq!(revision_of(&rolling, &kids), "7");
     }
 
     #[test]

@@ -1,0 +1,62 @@
+//! Stage 3: the children a deployment asks for exist, carry the template's kept fields,
+//! and no child above the replica count remains (§8.3).
+
+use kube::api::{Api, DeleteParams, PostParams};
+use kube::runtime::events::{Event, EventType};
+use kube::{Resource, ResourceExt};
+use sei_api::{SeiNode, SeiNodeDeployment};
+use sei_planner::group::{self, Convergence};
+
+use crate::context::Context;
+use crate::error::Error;
+
+pub async fn converge(ctx: &Context, d: &SeiNodeDeployment, listed: &[SeiNode]) -> Result<(), Error> {
+    let api: Api<SeiNode> = Api::namespaced(ctx.client.clone(), &d.namespace().unwrap_or_default());
+    let revision = group::revision_of(d, listed);
+    for ordinal in 0..d.spec.replicas.max(0) {
+        let desired = group::child(d, ordinal, &revision);
+        let name = desired.name_any();
+        match listed.iter().find(|n| n.name_any() == name) {
+            None => {
+                ctx.check_writing()?;
+                match api.create(&PostParams::default(), &desired).await {
+                    Ok(_) => event(ctx, d, "SeiNodeCreated", format!("Created SeiNode {name}")).await,
+                    // Made by an earlier reconcile the cache has not shown yet.
+                    Err(kube::Error::Api(s)) if s.code == 409 => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            // Someone else's node of that name: left alone (and not counted as ours).
+            Some(existing) if !group::controlled_by(existing, d) => {}
+            Some(existing) => {
+                if let Convergence::Update(next) = group::converge(existing, &desired) {
+                    ctx.check_writing()?;
+                    api.replace(&name, &PostParams::default(), &next).await?;
+                }
+            }
+        }
+    }
+    for gone in group::to_scale_down(d, listed) {
+        ctx.check_writing()?;
+        match api.delete(&gone.name_any(), &DeleteParams::default()).await {
+            Ok(_) => event(ctx, d, "SeiNodeDeleted", format!("Scaled down SeiNode {}", gone.name_any())).await,
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Events are best effort: a lost one must not fail or repeat the reconcile.
+pub async fn event(ctx: &Context, d: &SeiNodeDeployment, reason: &str, note: String) {
+    let event = Event {
+        type_: EventType::Normal,
+        reason: reason.into(),
+        note: Some(note),
+        action: reason.into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.deployment_recorder.publish(&event, &d.object_ref(&())).await {
+        tracing::warn!(deployment = %d.name_any(), reason, error = %e, "cannot publish an event");
+    }
+}

@@ -1,0 +1,57 @@
+//! Stage 4: the fleet's status from its children, written once (a full replace at the
+//! version read, so a concurrent change fails the write instead of being overwritten).
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
+use kube::api::PostParams;
+use sei_api::SeiNodeDeployment;
+use sei_planner::group::{self, FleetView};
+use sei_planner::status::{condition, set_condition};
+
+use super::{api, children_of};
+use crate::context::Context;
+use crate::error::Error;
+
+pub const NODES_READY: &str = "NodesReady";
+const PLAN_IN_PROGRESS: &str = "PlanInProgress";
+const ROLLOUT_IN_PROGRESS: &str = "RolloutInProgress";
+
+pub async fn flush(ctx: &Context, d: &SeiNodeDeployment) -> Result<(), Error> {
+    let original = d.status.clone().unwrap_or_default();
+    let mut status = original.clone();
+    let listed: Vec<_> = children_of(ctx, d).into_iter().filter(|n| group::controlled_by(n, d)).collect();
+    let fleet = FleetView { children: &listed, replicas: d.spec.replicas };
+    let now = Time(Timestamp::now());
+    let generation = d.metadata.generation;
+
+    let conditions = status.conditions.get_or_insert_with(Vec::new);
+    let (s, reason, message) = fleet.nodes_ready();
+    set_condition(conditions, NODES_READY, s, reason, &message, generation, &now);
+    let is_true = |t: &str| condition(conditions, t).is_some_and(|c| c.status == "True");
+    let (plan, rollout) = (is_true(PLAN_IN_PROGRESS), is_true(ROLLOUT_IN_PROGRESS));
+    status.phase = Some(group::phase(rollout, plan, status.rollout.is_some(), &fleet));
+    if !plan && !rollout {
+        status.observed_generation = generation;
+        status.template_hash = Some(group::template_hash(&d.spec));
+    }
+    status.replicas = Some(d.spec.replicas);
+    status.ready_replicas = Some(fleet.ready());
+    status.nodes = Some(fleet.rows()).filter(|r| !r.is_empty());
+    status.incumbent_nodes = Some(listed.iter().map(|n| n.name_any()).collect::<Vec<_>>()).filter(|r| !r.is_empty());
+    let internal = group::internal_service_status(d);
+    status.per_pod_services = fleet.per_pod_services();
+    status.endpoints = group::status::endpoints(Some(&internal), status.per_pod_services.as_deref());
+    status.internal_service = Some(internal);
+
+    // Only a real change is written: a fleet at rest makes no requests.
+    if status == original {
+        return Ok(());
+    }
+    ctx.check_writing()?;
+    let mut body = d.clone();
+    body.status = Some(status);
+    body.metadata.managed_fields = None;
+    api(ctx, d).replace_status(&d.name_any(), &PostParams::default(), &body).await?;
+    Ok(())
+}

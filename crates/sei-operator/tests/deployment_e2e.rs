@@ -1,0 +1,135 @@
+//! The SeiNodeDeployment controller on the simulated cluster, with the SeiNode controller
+//! and real sidecars run by the local pod runner.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Service;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
+use sei_api::{SeiNode, SeiNodeDeployment};
+use sei_operator::context::Context;
+use sei_planner::Platform;
+use sei_testenv::PodRunner;
+use serde_json::json;
+
+mod common;
+
+use common::{cluster, eventually, seictl, watchdog};
+
+const NS: &str = "fleet";
+
+fn platform() -> Platform {
+    let env: std::collections::HashMap<_, _> = sei_testenv::SIMULATED_PLATFORM.iter().copied().collect();
+    Platform::from_env(|k| env.get(k).map(|v| v.to_string())).unwrap()
+}
+
+fn deployment(name: &str, replicas: i32, policy: &str) -> SeiNodeDeployment {
+    serde_json::from_value(json!({
+        "apiVersion": "sei.io/v1alpha1", "kind": "SeiNodeDeployment",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {
+            "replicas": replicas, "deletionPolicy": policy, "updateStrategy": {"type": "InPlace"},
+            "template": {
+                "metadata": {"labels": {"team": "rpc"}},
+                "spec": {"chainId": "pacific-1", "image": "sei:v1", "fullNode": {}}
+            }
+        }
+    }))
+    .unwrap()
+}
+
+/// Names of the SeiNodes labelled as members of `deployment`, sorted.
+async fn members(client: &Client, deployment: &str) -> Vec<String> {
+    let lp = ListParams::default().labels(&format!("sei.io/nodedeployment={deployment}"));
+    let mut names: Vec<String> = Api::<SeiNode>::namespaced(client.clone(), NS)
+        .list(&lp)
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|n| n.name_any())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Waits until the deployment reports `ready` of `replicas` ready and its members are `names`.
+async fn settles(client: &Client, name: &str, replicas: i32, names: &[&str]) -> SeiNodeDeployment {
+    let api: Api<SeiNodeDeployment> = Api::namespaced(client.clone(), NS);
+    eventually(&format!("{name} at {replicas} ready, members {names:?}"), 180, || async {
+        let d = api.get(name).await.ok()?;
+        let s = d.status.as_ref()?;
+        let ready = s.ready_replicas == Some(replicas) && s.replicas == Some(replicas);
+        let phase = s.phase.map(|p| format!("{p:?}"));
+        (ready && phase.as_deref() == Some("Ready") && members(client, name).await == names).then_some(d)
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_scales_reports_its_readiness_and_is_deleted_by_its_policy() {
+    watchdog(900);
+    let (_cp, client) = cluster(NS).await;
+    let dir = tempfile::tempdir().unwrap();
+    let _runner = PodRunner::start(client.clone(), NS, seictl(), dir.path(), Vec::new()).await.unwrap();
+    let ctx = Arc::new(Context::new(client.clone(), platform(), Some(_runner.address_file.clone())).unwrap());
+    let controller = tokio::spawn(sei_operator::run_controllers(ctx));
+    let api: Api<SeiNodeDeployment> = Api::namespaced(client.clone(), NS);
+    let nodes: Api<SeiNode> = Api::namespaced(client.clone(), NS);
+
+    // 2 children, Running, labelled, owned; the internal Service selects them.
+    api.create(&PostParams::default(), &deployment("rpc", 2, "Delete")).await.unwrap();
+    let d = settles(&client, "rpc", 2, &["rpc-0", "rpc-1"]).await;
+    let child = nodes.get("rpc-1").await.unwrap();
+    assert_eq!(child.labels()["sei.io/nodedeployment-ordinal"], "1");
+    assert_eq!(child.labels()["team"], "rpc");
+    assert_eq!(child.owner_references()[0].uid, d.uid().unwrap());
+    let pod_labels = child.spec.pod_labels.clone().unwrap();
+    assert_eq!(pod_labels["sei.io/nodedeployment"], "rpc");
+    let svc = Api::<Service>::namespaced(client.clone(), NS).get("rpc-internal").await.unwrap();
+    assert_eq!(svc.spec.unwrap().selector.unwrap()["sei.io/nodedeployment"], "rpc");
+    let status = d.status.unwrap();
+    let rows: Vec<String> = status.nodes.unwrap().iter().map(|n| format!("{}={:?}", n.name, n.phase)).collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(status.conditions.unwrap().iter().any(|c| c.type_ == "NodesReady" && c.status == "True"));
+    let evm = status.endpoints.unwrap().evm_json_rpc.unwrap();
+    assert_eq!(evm[0], "http://rpc-internal.fleet.svc:8545");
+
+    // A label someone else puts on a child survives the next reconciles.
+    let foreign = json!({"metadata": {"labels": {"argocd.argoproj.io/instance": "fleet"}}});
+    nodes.patch("rpc-0", &PatchParams::default(), &Patch::Merge(&foreign)).await.unwrap();
+
+    // Up to 5, down to 1: the highest ordinals go.
+    let scale = |n: i32| Patch::Merge(json!({"spec": {"replicas": n}}));
+    api.patch("rpc", &PatchParams::default(), &scale(5)).await.unwrap();
+    settles(&client, "rpc", 5, &["rpc-0", "rpc-1", "rpc-2", "rpc-3", "rpc-4"]).await;
+    api.patch("rpc", &PatchParams::default(), &scale(1)).await.unwrap();
+    let d = settles(&client, "rpc", 1, &["rpc-0"]).await;
+    assert_eq!(d.status.unwrap().nodes.unwrap().len(), 1);
+    let kept = nodes.get("rpc-0").await.unwrap();
+    assert_eq!(kept.labels()["argocd.argoproj.io/instance"], "fleet", "another tool's label was removed");
+    assert_eq!(kept.labels()["sei.io/revision"], "1", "scaling relabelled the running child");
+
+    // Delete: the children go with it.
+    api.delete("rpc", &DeleteParams::default()).await.unwrap();
+    eventually("rpc and its children gone", 120, || async {
+        let gone = api.get_opt("rpc").await.ok()?.is_none();
+        (gone && members(&client, "rpc").await.is_empty()).then_some(())
+    })
+    .await;
+
+    // Retain: the children stay, Running, with no owner.
+    api.create(&PostParams::default(), &deployment("kept", 2, "Retain")).await.unwrap();
+    settles(&client, "kept", 2, &["kept-0", "kept-1"]).await;
+    api.delete("kept", &DeleteParams::default()).await.unwrap();
+    eventually("kept gone", 60, || async { api.get_opt("kept").await.ok()?.is_none().then_some(()) }).await;
+    // Long enough for the garbage collector to have acted on owned children.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    for name in ["kept-0", "kept-1"] {
+        let n = nodes.get(name).await.unwrap_or_else(|e| panic!("{name} was deleted with a Retain deployment: {e}"));
+        assert!(n.owner_references().is_empty(), "{name} still has owners: {:?}", n.owner_references());
+        assert_eq!(common::phase(&n), Some("Running"));
+    }
+    controller.abort();
+}
