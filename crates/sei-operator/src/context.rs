@@ -31,6 +31,10 @@ pub struct Context {
     pub own_writes: OwnWrites,
     /// What the operator remembers of each node between reconciles.
     pub memory: Memory,
+    /// Child SeiNodes of deployments, as the deployment controller's own watch sees them
+    /// (the watch that triggers it, so a reconcile never reads an older copy than the
+    /// event that woke it); set when that controller starts.
+    pub children: std::sync::OnceLock<Store<SeiNode>>,
     /// Objects the deployment controller applied, so unchanged ones are not re-sent.
     pub applied: crate::memory::Applied,
     /// Every SeiNode, as the watch sees it (peers are resolved from here, not listed).
@@ -92,6 +96,7 @@ impl Context {
             tokens: Default::default(),
             own_writes: Default::default(),
             memory: Default::default(),
+            children: Default::default(),
             applied: Default::default(),
             nodes,
             node_writer: Mutex::new(Some(writer)),

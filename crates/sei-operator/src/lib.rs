@@ -77,12 +77,15 @@ fn node_of_pod(pod: PartialObjectMeta<Pod>) -> Option<ObjectRef<SeiNode>> {
     Some(ObjectRef::new(node).within(&pod.namespace().unwrap_or_default()))
 }
 
-/// What wakes a deployment through its children: a child's spec or phase changing, not
-/// the task-by-task status churn of its plans (§8.1).
+/// What wakes a deployment through its children: a child's spec or phase changing, its
+/// deletion starting or completing (finalizers gone), not the task-by-task status churn of
+/// its plans (§8.1).
 fn generation_or_phase(node: &SeiNode) -> Option<u64> {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     node.meta().generation.hash(&mut h);
     node.status.as_ref().and_then(|s| s.phase).map(|p| p.as_str()).hash(&mut h);
+    node.meta().deletion_timestamp.is_some().hash(&mut h);
+    node.finalizers().is_empty().hash(&mut h);
     Some(h.finish())
 }
 
@@ -96,11 +99,15 @@ async fn run_deployments(ctx: Arc<context::Context>) {
         .reflect(writer)
         .applied_objects()
         .predicate_filter(kube::runtime::predicates::generation, Default::default());
+    let (children_store, children_writer) = kube::runtime::reflector::store::<SeiNode>();
+    let _ = ctx.children.set(children_store);
     let children = watcher(
         Api::<SeiNode>::all(client.clone()),
         watcher::Config::default().labels(names::LABEL_DEPLOYMENT).any_semantic(),
     )
     .default_backoff()
+    .modify(|n| n.metadata.managed_fields = None)
+    .reflect(children_writer)
     .touched_objects()
     .predicate_filter(generation_or_phase, Default::default());
     Controller::for_stream(trigger, store)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use sei_api::{SeiNode, SeiNodeDeployment};
@@ -54,17 +55,48 @@ async fn members(client: &Client, deployment: &str) -> Vec<String> {
     names
 }
 
-/// Waits until the deployment reports `ready` of `replicas` ready and its members are `names`.
+/// Waits until the deployment reports `replicas` ready, a status row per member, and its
+/// members are `names`.
 async fn settles(client: &Client, name: &str, replicas: i32, names: &[&str]) -> SeiNodeDeployment {
     let api: Api<SeiNodeDeployment> = Api::namespaced(client.clone(), NS);
     eventually(&format!("{name} at {replicas} ready, members {names:?}"), 180, || async {
         let d = api.get(name).await.ok()?;
         let s = d.status.as_ref()?;
-        let ready = s.ready_replicas == Some(replicas) && s.replicas == Some(replicas);
+        let rows = s.nodes.as_ref().map_or(0, Vec::len);
+        let ready = s.ready_replicas == Some(replicas) && s.replicas == Some(replicas) && rows == names.len();
         let phase = s.phase.map(|p| format!("{p:?}"));
         (ready && phase.as_deref() == Some("Ready") && members(client, name).await == names).then_some(d)
     })
     .await
+}
+
+/// Waits until every child runs `image` and the deployment is Ready with the roll-out done.
+async fn rolled_out(client: &Client, name: &str, image: &str) {
+    let api: Api<SeiNodeDeployment> = Api::namespaced(client.clone(), NS);
+    let nodes: Api<SeiNode> = Api::namespaced(client.clone(), NS);
+    eventually(&format!("{name} rolled out to {image}"), 240, || async {
+        let d = api.get(name).await.ok()?;
+        let s = d.status.as_ref()?;
+        let done = s.rollout.is_none()
+            && s.plan.is_none()
+            && s.template_hash.as_deref() == Some(sei_planner::group::template_hash(&d.spec).as_str())
+            && s.observed_generation == d.metadata.generation
+            && s.phase.map(|p| format!("{p:?}")).as_deref() == Some("Ready");
+        if !done {
+            return None;
+        }
+        for member in members(client, name).await {
+            let n = nodes.get(&member).await.ok()?;
+            let current = n.status.as_ref().and_then(|s| s.current_image.as_deref());
+            if n.spec.image != image || current != Some(image) {
+                return None;
+            }
+        }
+        let rollout = s.conditions.as_ref()?.iter().find(|c| c.type_ == "RolloutInProgress")?;
+        assert_eq!((rollout.status.as_str(), rollout.reason.as_str()), ("False", "RolloutComplete"));
+        Some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,6 +142,32 @@ async fn a_fleet_scales_reports_its_readiness_and_is_deleted_by_its_policy() {
     let kept = nodes.get("rpc-0").await.unwrap();
     assert_eq!(kept.labels()["argocd.argoproj.io/instance"], "fleet", "another tool's label was removed");
     assert_eq!(kept.labels()["sei.io/revision"], "1", "scaling relabelled the running child");
+
+    // An image change rolls out in place; a second change during the roll-out supersedes it.
+    api.patch("rpc", &PatchParams::default(), &scale(2)).await.unwrap();
+    settles(&client, "rpc", 2, &["rpc-0", "rpc-1"]).await;
+    let image = |i: &str| Patch::Merge(json!({"spec": {"template": {"spec": {"image": i}}}}));
+    api.patch("rpc", &PatchParams::default(), &image("sei:v2")).await.unwrap();
+    rolled_out(&client, "rpc", "sei:v2").await;
+    let v3 = api.patch("rpc", &PatchParams::default(), &image("sei:v3")).await.unwrap();
+    let v3_hash = sei_planner::group::template_hash(&v3.spec);
+    eventually("the sei:v3 roll-out under way", 60, || async {
+        let s = api.get("rpc").await.ok()?.status?;
+        (s.rollout?.target_hash == v3_hash && s.plan.is_some()).then_some(())
+    })
+    .await;
+    api.patch("rpc", &PatchParams::default(), &image("sei:v4")).await.unwrap();
+    rolled_out(&client, "rpc", "sei:v4").await;
+    let events = Api::<Event>::namespaced(client.clone(), NS).list(&ListParams::default()).await.unwrap();
+    let reasons: Vec<&str> = events
+        .items
+        .iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("rpc"))
+        .filter_map(|e| e.reason.as_deref())
+        .collect();
+    for reason in ["RolloutStarted", "RolloutSuperseded", "PlanStarted", "RolloutComplete", "PlanComplete"] {
+        assert!(reasons.contains(&reason), "no {reason} event: {reasons:?}");
+    }
 
     // Delete: the children go with it.
     api.delete("rpc", &DeleteParams::default()).await.unwrap();

@@ -10,7 +10,8 @@ use sei_planner::group::{self, Convergence};
 use crate::context::Context;
 use crate::error::Error;
 
-pub async fn converge(ctx: &Context, d: &SeiNodeDeployment, listed: &[SeiNode]) -> Result<(), Error> {
+/// `rolling`: the template hash moved, so the fields a roll-out changes are left to it.
+pub async fn converge(ctx: &Context, d: &SeiNodeDeployment, listed: &[SeiNode], rolling: bool) -> Result<(), Error> {
     let api: Api<SeiNode> = Api::namespaced(ctx.client.clone(), &d.namespace().unwrap_or_default());
     let revision = group::revision_of(d, listed);
     for ordinal in 0..d.spec.replicas.max(0) {
@@ -29,7 +30,7 @@ pub async fn converge(ctx: &Context, d: &SeiNodeDeployment, listed: &[SeiNode]) 
             // Someone else's node of that name: left alone (and not counted as ours).
             Some(existing) if !group::controlled_by(existing, d) => {}
             Some(existing) => {
-                if let Convergence::Update(next) = group::converge(existing, &desired) {
+                if let Convergence::Update(next) = group::converge(existing, &desired, rolling) {
                     ctx.check_writing()?;
                     api.replace(&name, &PostParams::default(), &next).await?;
                 }
@@ -47,15 +48,14 @@ pub async fn converge(ctx: &Context, d: &SeiNodeDeployment, listed: &[SeiNode]) 
     Ok(())
 }
 
-/// Events are best effort: a lost one must not fail or repeat the reconcile.
+/// A Normal event.
 pub async fn event(ctx: &Context, d: &SeiNodeDeployment, reason: &str, note: String) {
-    let event = Event {
-        type_: EventType::Normal,
-        reason: reason.into(),
-        note: Some(note),
-        action: reason.into(),
-        secondary: None,
-    };
+    event_of(ctx, d, EventType::Normal, reason, note).await
+}
+
+/// Events are best effort: a lost one must not fail or repeat the reconcile.
+pub async fn event_of(ctx: &Context, d: &SeiNodeDeployment, type_: EventType, reason: &str, note: String) {
+    let event = Event { type_, reason: reason.into(), note: Some(note), action: reason.into(), secondary: None };
     if let Err(e) = ctx.deployment_recorder.publish(&event, &d.object_ref(&())).await {
         tracing::warn!(deployment = %d.name_any(), reason, error = %e, "cannot publish an event");
     }

@@ -6,15 +6,19 @@
 //! 3. [`children`]: create, converge and scale down the children
 //! 4. [`status`]: the fleet's status from its children, written once at the version read
 //!
-//! Group plans (genesis ceremony, roll-outs) are not acted on yet.
+//! Between 3 and 4, [`plans`] detects roll-outs and builds or advances the group plan
+//! (`InPlace` roll-outs so far; the genesis ceremony and the other strategies follow).
 
 mod children;
 mod delete;
+mod plans;
 mod status;
 
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
@@ -31,6 +35,10 @@ pub const STEADY: std::time::Duration = std::time::Duration::from_secs(30);
 pub async fn reconcile(d: Arc<SeiNodeDeployment>, ctx: Arc<Context>) -> Result<Action, Error> {
     if !ctx.leadership.may_write() {
         return Ok(Action::await_change());
+    }
+    // Children are read from the deployment controller's own cache: not before it is filled.
+    if let Some(store) = ctx.children.get() {
+        let _ = store.wait_until_ready().await;
     }
     if d.meta().deletion_timestamp.is_some() {
         return delete::delete(&ctx, &d).await;
@@ -53,10 +61,19 @@ pub async fn reconcile(d: Arc<SeiNodeDeployment>, ctx: Arc<Context>) -> Result<A
         ctx.applied.record(&key, &service);
     }
 
-    let listed = children_of(&ctx, &d);
-    children::converge(&ctx, &d, &listed).await?;
-    status::flush(&ctx, &d).await?;
-    Ok(Action::requeue(STEADY))
+    let now = Time(Timestamp::now());
+    let mut status = d.status.clone().unwrap_or_default();
+    // Children are not touched while a plan runs: the plan owns them then.
+    if !plans::plan_in_progress(&status) {
+        let listed = children_of(&ctx, &d);
+        children::converge(&ctx, &d, &listed, plans::rolling(&d, &status)).await?;
+    }
+    let mut events = plans::Events::new();
+    let action = plans::advance(&ctx, &d, &mut status, &mut events, &now).await?;
+    status::flush(&ctx, &d, status, &now).await?;
+    // Published once the status that records them is stored.
+    plans::publish(&ctx, &d, events).await;
+    Ok(action.unwrap_or(Action::requeue(STEADY)))
 }
 
 pub fn error_policy(d: Arc<SeiNodeDeployment>, error: &Error, _ctx: Arc<Context>) -> Action {
@@ -66,13 +83,16 @@ pub fn error_policy(d: Arc<SeiNodeDeployment>, error: &Error, _ctx: Arc<Context>
     Action::requeue(delay)
 }
 
-/// The SeiNodes labelled as members of `d`, from the watch cache (no API request).
+/// The SeiNodes labelled as members of `d`, from the watch cache (no API request). A node
+/// whose deletion has completed (no finalizers left) is gone already.
 fn children_of(ctx: &Context, d: &SeiNodeDeployment) -> Vec<SeiNode> {
     let (ns, name) = (d.namespace(), d.name_any());
-    ctx.nodes
+    let Some(store) = ctx.children.get() else { return Vec::new() };
+    store
         .state()
         .iter()
         .filter(|n| n.metadata.namespace == ns && n.labels().get(names::LABEL_DEPLOYMENT) == Some(&name))
+        .filter(|n| n.metadata.deletion_timestamp.is_none() || !n.finalizers().is_empty())
         .map(|n| (**n).clone())
         .collect()
 }

@@ -2,10 +2,9 @@
 //! version read, so a concurrent change fails the write instead of being overwritten).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::PostParams;
-use sei_api::SeiNodeDeployment;
+use sei_api::{SeiNodeDeployment, SeiNodeDeploymentStatus};
 use sei_planner::group::{self, FleetView};
 use sei_planner::status::{condition, set_condition};
 
@@ -13,16 +12,22 @@ use super::{api, children_of};
 use crate::context::Context;
 use crate::error::Error;
 
-pub const NODES_READY: &str = "NodesReady";
-const PLAN_IN_PROGRESS: &str = "PlanInProgress";
-const ROLLOUT_IN_PROGRESS: &str = "RolloutInProgress";
+use super::plans::{PLAN_IN_PROGRESS, ROLLOUT_IN_PROGRESS};
 
-pub async fn flush(ctx: &Context, d: &SeiNodeDeployment) -> Result<(), Error> {
+pub const NODES_READY: &str = "NodesReady";
+
+/// Completes `status` (the reconcile's working copy) from the children and writes it if
+/// it differs from what was read. Returns whether it wrote.
+pub async fn flush(
+    ctx: &Context,
+    d: &SeiNodeDeployment,
+    mut status: SeiNodeDeploymentStatus,
+    now: &Time,
+) -> Result<bool, Error> {
     let original = d.status.clone().unwrap_or_default();
-    let mut status = original.clone();
     let listed: Vec<_> = children_of(ctx, d).into_iter().filter(|n| group::controlled_by(n, d)).collect();
     let fleet = FleetView { children: &listed, replicas: d.spec.replicas };
-    let now = Time(Timestamp::now());
+    let now = now.clone();
     let generation = d.metadata.generation;
 
     let conditions = status.conditions.get_or_insert_with(Vec::new);
@@ -46,12 +51,12 @@ pub async fn flush(ctx: &Context, d: &SeiNodeDeployment) -> Result<(), Error> {
 
     // Only a real change is written: a fleet at rest makes no requests.
     if status == original {
-        return Ok(());
+        return Ok(false);
     }
     ctx.check_writing()?;
     let mut body = d.clone();
     body.status = Some(status);
     body.metadata.managed_fields = None;
     api(ctx, d).replace_status(&d.name_any(), &PostParams::default(), &body).await?;
-    Ok(())
+    Ok(true)
 }

@@ -140,8 +140,10 @@ pub enum Convergence {
 /// Converges the fields the deployment keeps in step (§8.3): the labels and annotations
 /// that come from the template or the operator (others' keys stay), `spec.image`,
 /// `spec.entrypoint`, `spec.sidecar` and `spec.podLabels`. Everything else was set at
-/// creation and is left alone.
-pub fn converge(existing: &SeiNode, desired: &SeiNode) -> Convergence {
+/// creation and is left alone. While `rolling` (the template hash moved), the fields a
+/// roll-out changes (image, entrypoint, sidecar) are left to its plan: the reference
+/// converged them first, so every strategy degenerated into an in-place update.
+pub fn converge(existing: &SeiNode, desired: &SeiNode, rolling: bool) -> Convergence {
     let mut next = existing.clone();
     let (was_labels, was_annotations) =
         parse_keys(existing.annotations().get(ANNOTATION_TEMPLATE_KEYS).map(String::as_str).unwrap_or_default());
@@ -153,9 +155,11 @@ pub fn converge(existing: &SeiNode, desired: &SeiNode) -> Convergence {
     merge(next.labels_mut(), desired.labels(), &was_labels);
     merge(next.annotations_mut(), desired.annotations(), &was_annotations);
     let (want, have) = (&desired.spec, &mut next.spec);
-    have.image = want.image.clone();
-    have.entrypoint = want.entrypoint.clone();
-    have.sidecar = want.sidecar.clone();
+    if !rolling {
+        have.image = want.image.clone();
+        have.entrypoint = want.entrypoint.clone();
+        have.sidecar = want.sidecar.clone();
+    }
     have.pod_labels = want.pod_labels.clone();
     if next.metadata == existing.metadata && next.spec == existing.spec {
         Convergence::InStep
@@ -255,14 +259,16 @@ mod tests {
         let mut existing = child(&d, 0, "3");
         existing.labels_mut().insert("argocd.argoproj.io/instance".into(), "fleet".into());
         existing.spec.peers = Some(vec![]);
-        assert!(matches!(converge(&existing, &child(&d, 0, "3")), Convergence::InStep));
+        assert!(matches!(converge(&existing, &child(&d, 0, "3"), false), Convergence::InStep));
 
         // The template drops `team` and the note, changes the image.
         let d2 = deployment(json!({"spec": {"template": {
             "metadata": {"labels": {"team": null, "zone": "z"}, "annotations": null},
             "spec": {"image": "sei:2"}
         }}}));
-        let Convergence::Update(next) = converge(&existing, &child(&d2, 0, "3")) else { panic!("must update") };
+        let Convergence::Update(held) = converge(&existing, &child(&d2, 0, "3"), true) else { panic!("labels change") };
+        assert_eq!(held.spec.image, "sei:1", "a roll-out's field is left to its plan");
+        let Convergence::Update(next) = converge(&existing, &child(&d2, 0, "3"), false) else { panic!("must update") };
         let labels = next.labels();
         assert!(!labels.contains_key("team"), "dropped from the template: dropped");
         assert_eq!(labels["zone"], "z");
@@ -270,7 +276,7 @@ mod tests {
         assert!(!next.annotations().contains_key("note"));
         assert_eq!(next.spec.image, "sei:2");
         assert_eq!(next.spec.peers, Some(vec![]), "fields set at creation are left alone");
-        assert!(matches!(converge(&next, &child(&d2, 0, "3")), Convergence::InStep));
+        assert!(matches!(converge(&next, &child(&d2, 0, "3"), false), Convergence::InStep));
     }
 
     #[test]

@@ -4,10 +4,12 @@
 
 pub mod children;
 pub mod hash;
+pub mod rollout;
 pub mod service;
 pub mod status;
 
 pub use children::{Convergence, child, child_name, controlled_by, converge, ordinal_of, revision_of, to_scale_down};
 pub use hash::template_hash;
+pub use rollout::{Detected, detect};
 pub use service::{internal_service, internal_service_name, internal_service_status};
 pub use status::{FleetView, phase};

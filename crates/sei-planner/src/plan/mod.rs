@@ -2,10 +2,12 @@
 //! in the `status.plan` format of the reference (so either operator can resume the other's
 //! plans).
 
+mod group;
 mod ids;
 mod intent;
 mod node;
 
+pub use group::build_in_place_plan;
 pub use ids::{TASK_NAMESPACE, sub_task_id, task_id};
 pub use intent::config_intent;
 pub use node::{PlanError, build_init_plan, build_running_plan, task_types, validate_mode};
@@ -23,4 +25,7 @@ pub mod task {
     pub const DEPLOY_BOOTSTRAP_JOB: &str = "deploy-bootstrap-job";
     pub const AWAIT_BOOTSTRAP_COMPLETE: &str = "await-bootstrap-complete";
     pub const TEARDOWN_BOOTSTRAP: &str = "teardown-bootstrap";
+    // Group (SeiNodeDeployment) tasks, §6.4.
+    pub const UPDATE_NODE_SPECS: &str = "update-node-specs";
+    pub const AWAIT_SPEC_UPDATE: &str = "await-spec-update";
 }

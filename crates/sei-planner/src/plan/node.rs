@@ -106,17 +106,17 @@ pub fn validate_mode(node: &SeiNode) -> Result<(), PlanError> {
 }
 
 /// Accumulates tasks with IDs derived from the plan ID and their position.
-struct Builder {
+pub(crate) struct Builder {
     plan_id: String,
     tasks: Vec<PlannedTask>,
 }
 
 impl Builder {
-    fn new(plan_id: &str) -> Self {
+    pub(crate) fn new(plan_id: &str) -> Self {
         Builder { plan_id: plan_id.into(), tasks: Vec::new() }
     }
 
-    fn push(&mut self, task_type: &str, params: Value) -> &mut PlannedTask {
+    pub(crate) fn push(&mut self, task_type: &str, params: Value) -> &mut PlannedTask {
         let id = task_id(&self.plan_id, task_type, self.tasks.len());
         self.tasks.push(PlannedTask {
             task_type: task_type.into(),
@@ -134,6 +134,19 @@ impl Builder {
     /// A sidecar task, its params in the plan's stored form.
     fn sidecar(&mut self, task: StoredTask) -> &mut PlannedTask {
         self.push(task.task_type().name(), task.params())
+    }
+
+    /// A group plan: no node phases (§8.5).
+    pub(crate) fn finish_group(self) -> TaskPlan {
+        TaskPlan {
+            id: Some(self.plan_id),
+            phase: PlanPhase::Active,
+            tasks: self.tasks,
+            target_phase: None,
+            failed_phase: None,
+            failed_task_index: None,
+            failed_task_detail: None,
+        }
     }
 
     fn finish(self, target: NodePhase, failed: Option<NodePhase>) -> TaskPlan {
