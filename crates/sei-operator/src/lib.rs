@@ -6,6 +6,7 @@ pub mod addresses;
 pub mod context;
 pub mod deployment;
 pub mod error;
+pub mod fleet_metrics;
 pub mod leader;
 pub mod memory;
 pub mod metrics;

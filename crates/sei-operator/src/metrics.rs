@@ -50,9 +50,9 @@ struct PlanLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ControllerNamespace {
-    controller: String,
-    namespace: String,
+pub(crate) struct ControllerNamespace {
+    pub controller: String,
+    pub namespace: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -101,6 +101,8 @@ pub enum Probe {
 
 pub struct Metrics {
     registry: Registry,
+    /// The SeiNodeDeployment controller's series.
+    pub fleets: crate::fleet_metrics::FleetMetrics,
     phase: Family<NodePhaseLabels, Gauge>,
     transitions: Family<TransitionLabels, Counter>,
     phase_duration: Hist,
@@ -149,7 +151,11 @@ impl Default for Metrics {
             Unit::Seconds,
             plan_duration.clone(),
         );
-        r.register("sei_controller_plan_active", "Nodes with an active plan", plan_active.clone());
+        r.register(
+            "sei_controller_plan_active",
+            "Nodes (controller seinode) and deployments (seinodedeployment) with an active plan",
+            plan_active.clone(),
+        );
         r.register("sei_controller_seinode_sidecar_health_probes", "Sidecar health probes by outcome", probes.clone());
         r.register(
             "sei_controller_seinode_sidecar_ready",
@@ -173,8 +179,11 @@ impl Default for Metrics {
             "Sidecar calls not made because too many were in flight (the node is polled again later)",
             sidecar_throttled.clone(),
         );
+        let fleets = crate::fleet_metrics::FleetMetrics::new(plan_active.clone());
+        fleets.register(r);
         Metrics {
             registry,
+            fleets,
             phase,
             transitions,
             phase_duration,

@@ -106,7 +106,7 @@ async fn a_fleet_scales_reports_its_readiness_and_is_deleted_by_its_policy() {
     let dir = tempfile::tempdir().unwrap();
     let _runner = PodRunner::start(client.clone(), NS, seictl(), dir.path(), Vec::new()).await.unwrap();
     let ctx = Arc::new(Context::new(client.clone(), platform(), Some(_runner.address_file.clone())).unwrap());
-    let controller = tokio::spawn(sei_operator::run_controllers(ctx));
+    let controller = tokio::spawn(sei_operator::run_controllers(ctx.clone()));
     let api: Api<SeiNodeDeployment> = Api::namespaced(client.clone(), NS);
     let nodes: Api<SeiNode> = Api::namespaced(client.clone(), NS);
 
@@ -127,6 +127,13 @@ async fn a_fleet_scales_reports_its_readiness_and_is_deleted_by_its_policy() {
     assert!(status.conditions.unwrap().iter().any(|c| c.type_ == "NodesReady" && c.status == "True"));
     let evm = status.endpoints.unwrap().evm_json_rpc.unwrap();
     assert_eq!(evm[0], "http://rpc-internal.fleet.svc:8545");
+    for series in [
+        r#"sei_controller_seinodedeployment_phase{namespace="fleet",name="rpc",phase="Ready"} 1"#,
+        r#"sei_controller_seinodedeployment_replicas{namespace="fleet",name="rpc",replica_state="ready"} 2"#,
+    ] {
+        // Recorded right after the status write the test saw.
+        eventually(series, 10, || async { ctx.metrics.encode().contains(series).then_some(()) }).await;
+    }
 
     // A label someone else puts on a child survives the next reconciles.
     let foreign = json!({"metadata": {"labels": {"argocd.argoproj.io/instance": "fleet"}}});
@@ -174,6 +181,11 @@ async fn a_fleet_scales_reports_its_readiness_and_is_deleted_by_its_policy() {
     eventually("rpc and its children gone", 120, || async {
         let gone = api.get_opt("rpc").await.ok()?.is_none();
         (gone && members(&client, "rpc").await.is_empty()).then_some(())
+    })
+    .await;
+
+    eventually("the deleted deployment's series gone", 10, || async {
+        (!ctx.metrics.encode().contains(r#"name="rpc""#)).then_some(())
     })
     .await;
 

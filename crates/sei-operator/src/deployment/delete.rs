@@ -50,5 +50,6 @@ pub async fn delete(ctx: &Context, d: &SeiNodeDeployment) -> Result<Action, Erro
     let finalizers: Vec<_> = d.finalizers().iter().filter(|f| *f != names::FINALIZER_DEPLOYMENT).cloned().collect();
     let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": d.resource_version()}});
     api(ctx, d).patch(&d.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+    ctx.metrics.fleets.forget(&d.namespace().unwrap_or_default(), &d.name_any());
     Ok(Action::await_change())
 }

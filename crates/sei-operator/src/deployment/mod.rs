@@ -70,7 +70,13 @@ pub async fn reconcile(d: Arc<SeiNodeDeployment>, ctx: Arc<Context>) -> Result<A
     }
     let mut events = plans::Events::new();
     let action = plans::advance(&ctx, &d, &mut status, &mut events, &now).await?;
-    status::flush(&ctx, &d, status, &now).await?;
+    let status = status::flush(&ctx, &d, status, &now).await?;
+    if let Some(phase) = status.phase {
+        let active = status.plan.as_ref().is_some_and(|p| p.phase == sei_api::plan::PlanPhase::Active);
+        let (ns, name) = (d.namespace().unwrap_or_default(), d.name_any());
+        let ready = status.ready_replicas.unwrap_or(0);
+        ctx.metrics.fleets.observe(&ns, &name, phase, d.spec.replicas, ready, active);
+    }
     // Published once the status that records them is stored.
     plans::publish(&ctx, &d, events).await;
     Ok(action.unwrap_or(Action::requeue(STEADY)))

@@ -17,13 +17,13 @@ use super::plans::{PLAN_IN_PROGRESS, ROLLOUT_IN_PROGRESS};
 pub const NODES_READY: &str = "NodesReady";
 
 /// Completes `status` (the reconcile's working copy) from the children and writes it if
-/// it differs from what was read. Returns whether it wrote.
+/// it differs from what was read. Returns the status as it now stands.
 pub async fn flush(
     ctx: &Context,
     d: &SeiNodeDeployment,
     mut status: SeiNodeDeploymentStatus,
     now: &Time,
-) -> Result<bool, Error> {
+) -> Result<SeiNodeDeploymentStatus, Error> {
     let original = d.status.clone().unwrap_or_default();
     let listed: Vec<_> = children_of(ctx, d).into_iter().filter(|n| group::controlled_by(n, d)).collect();
     let fleet = FleetView { children: &listed, replicas: d.spec.replicas };
@@ -51,12 +51,12 @@ pub async fn flush(
 
     // Only a real change is written: a fleet at rest makes no requests.
     if status == original {
-        return Ok(false);
+        return Ok(status);
     }
     ctx.check_writing()?;
     let mut body = d.clone();
-    body.status = Some(status);
+    body.status = Some(status.clone());
     body.metadata.managed_fields = None;
     api(ctx, d).replace_status(&d.name_any(), &PostParams::default(), &body).await?;
-    Ok(true)
+    Ok(status)
 }
