@@ -52,7 +52,18 @@ fn owned<K>(
 where
     K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
-    let config = watcher::Config::default().labels(names::LABEL_NODE).any_semantic();
+    labelled(client, names::LABEL_NODE)
+}
+
+/// Objects carrying `label` (any value), metadata only.
+fn labelled<K>(
+    client: &kube::Client,
+    label: &str,
+) -> impl futures::Stream<Item = Result<PartialObjectMeta<K>, watcher::Error>> + Send + use<K>
+where
+    K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+{
+    let config = watcher::Config::default().labels(label).any_semantic();
     watcher(Api::<PartialObjectMeta<K>>::all(client.clone()), config).default_backoff().touched_objects()
 }
 
@@ -114,7 +125,8 @@ async fn run_deployments(ctx: Arc<context::Context>) {
     Controller::for_stream(trigger, store)
         .with_config(controller::Config::default().concurrency(16))
         .owns_stream(children)
-        .owns_stream(owned_by_deployment::<Service>(&client))
+        // Services a deployment made, by their membership label.
+        .owns_stream(labelled::<Service>(&client, names::LABEL_DEPLOYMENT))
         .reconcile_all_on(ctx.leadership.starts())
         .shutdown_on_signal()
         .run(deployment::reconcile, deployment::error_policy, ctx)
@@ -124,17 +136,6 @@ async fn run_deployments(ctx: Arc<context::Context>) {
             }
         })
         .await;
-}
-
-/// Services a deployment made, by their membership label, metadata only.
-fn owned_by_deployment<K>(
-    client: &kube::Client,
-) -> impl futures::Stream<Item = Result<PartialObjectMeta<K>, watcher::Error>> + Send + use<K>
-where
-    K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
-{
-    let config = watcher::Config::default().labels(names::LABEL_DEPLOYMENT).any_semantic();
-    watcher(Api::<PartialObjectMeta<K>>::all(client.clone()), config).default_backoff().touched_objects()
 }
 
 /// Runs the controllers until the process is signalled. Every replica watches (so a new
