@@ -102,10 +102,12 @@ async fn rolled_out(client: &Client, name: &str, image: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fleet_scales_reports_its_readiness_and_is_deleted_by_its_policy() {
     watchdog(900);
-    let (_cp, client) = cluster(NS).await;
+    let (cp, client) = cluster(NS).await;
     let dir = tempfile::tempdir().unwrap();
     let _runner = PodRunner::start(client.clone(), NS, seictl(), dir.path(), Vec::new()).await.unwrap();
-    let ctx = Arc::new(Context::new(client.clone(), platform(), Some(_runner.address_file.clone())).unwrap());
+    // The operator's own client, as in production: its requests carry its user agent.
+    let operator_client = sei_operator::context::client(cp.config().await.unwrap(), None).unwrap();
+    let ctx = Arc::new(Context::new(operator_client, platform(), Some(_runner.address_file.clone())).unwrap());
     let controller = tokio::spawn(sei_operator::run_controllers(ctx.clone()));
     let api: Api<SeiNodeDeployment> = Api::namespaced(client.clone(), NS);
     let nodes: Api<SeiNode> = Api::namespaced(client.clone(), NS);
@@ -175,6 +177,21 @@ async fn a_fleet_scales_reports_its_readiness_and_is_deleted_by_its_policy() {
     for reason in ["RolloutStarted", "RolloutSuperseded", "PlanStarted", "RolloutComplete", "PlanComplete"] {
         assert!(reasons.contains(&reason), "no {reason} event: {reasons:?}");
     }
+
+    // At rest: a Ready fleet and its Running children cause no write for 35 s (more than
+    // the fleet's 30 s recheck), as the API server's audit log records.
+    let operator = |r: &&sei_testenv::AuditRecord| r.user_agent == sei_operator::context::USER_AGENT;
+    let log = cp.audit().unwrap();
+    let seen = log.len();
+    let fleet_writes = log.iter().filter(operator).filter(|r| r.is_write() && r.resource == "seinodedeployments");
+    assert!(
+        fleet_writes.count() > 0,
+        "no fleet write by the operator's user agent: the check below would prove nothing"
+    );
+    tokio::time::sleep(Duration::from_secs(35)).await;
+    let window = cp.audit().unwrap().split_off(seen);
+    let sent: Vec<_> = window.iter().filter(operator).filter(|r| r.is_write()).collect();
+    assert!(sent.is_empty(), "a fleet at rest caused writes: {sent:#?}");
 
     // Delete: the children go with it.
     api.delete("rpc", &DeleteParams::default()).await.unwrap();
