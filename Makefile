@@ -44,8 +44,12 @@ demo: rust control-plane
 	@echo "Following the plans until the nodes are Running (hack/demo-watch.sh):"
 	@bash hack/demo-watch.sh $(KUBECTL) -- demo-full-node demo-validator || { tail -n 20 $(DEMO_DIR)/operator.log; exit 1; }
 	@echo
-	@echo "$$ kubectl get seinodes,statefulsets,pods,pvc,services"
-	@$(KUBECTL) get seinodes,statefulsets,pods,pvc,services
+	@echo "$$ kubectl apply -f deploy/samples/rpc-fleet.yaml   # a SeiNodeDeployment of 2 full nodes"
+	@$(KUBECTL) apply -f deploy/samples/rpc-fleet.yaml
+	@bash hack/demo-watch.sh $(KUBECTL) -- demo-rpc-0 demo-rpc-1 || { tail -n 20 $(DEMO_DIR)/operator.log; exit 1; }
+	@echo
+	@echo "$$ kubectl get seinodedeployments,seinodes,statefulsets,pods,pvc,services"
+	@$(KUBECTL) get seinodedeployments,seinodes,statefulsets,pods,pvc,services
 	@echo
 	@echo "The validator found the full node by its label: [p2p] persistent-peers in its config.toml ="
 	@grep -h '^ *persistent-peers =' $(DEMO_DIR)/pods/default/pvc-data-demo-validator/config/config.toml
