@@ -35,6 +35,8 @@ pub struct Context {
     /// (the watch that triggers it, so a reconcile never reads an older copy than the
     /// event that woke it); set when that controller starts.
     pub children: std::sync::OnceLock<Store<SeiNode>>,
+    /// Failed reconciles in a row per deployment, for the backoff and the log.
+    pub fleet_failures: crate::memory::Failures,
     /// Objects the deployment controller applied, so unchanged ones are not re-sent.
     pub applied: crate::memory::Applied,
     /// Every SeiNode, as the watch sees it (peers are resolved from here, not listed).
@@ -97,6 +99,7 @@ impl Context {
             own_writes: Default::default(),
             memory: Default::default(),
             children: Default::default(),
+            fleet_failures: Default::default(),
             applied: Default::default(),
             nodes,
             node_writer: Mutex::new(Some(writer)),

@@ -179,6 +179,28 @@ impl Memory {
     }
 }
 
+/// Failed reconciles in a row per object UID, and the error last logged.
+#[derive(Default)]
+pub struct Failures(Mutex<HashMap<String, (u32, String)>>);
+
+impl Failures {
+    /// Counts a failure; returns the failures in a row and whether `error` was the last one
+    /// logged.
+    pub fn failed(&self, uid: &str, error: &str) -> (u32, bool) {
+        let mut map = lock(&self.0);
+        let entry = map.entry(uid.to_string()).or_insert((0, String::new()));
+        entry.0 += 1;
+        let repeated = entry.1 == error;
+        entry.1 = error.to_string();
+        (entry.0, repeated)
+    }
+
+    /// A reconcile got through (or the object is gone): start over.
+    pub fn succeeded(&self, uid: &str) {
+        lock(&self.0).remove(uid);
+    }
+}
+
 /// What was last applied for each key (a hash of the object), so that an unchanged object
 /// is not applied again on every reconcile: a fleet at rest sends no writes. Re-applied
 /// after [`REAPPLY`] anyway, which undoes edits made by hand.
@@ -223,6 +245,16 @@ mod tests {
         .unwrap();
         n.metadata.managed_fields = None;
         n
+    }
+
+    #[test]
+    fn failures_count_in_a_row_and_know_a_repeated_error() {
+        let f = Failures::default();
+        assert_eq!(f.failed("u", "boom"), (1, false));
+        assert_eq!(f.failed("u", "boom"), (2, true));
+        assert_eq!(f.failed("u", "bang"), (3, false));
+        f.succeeded("u");
+        assert_eq!(f.failed("u", "bang"), (1, false), "a success starts over");
     }
 
     #[test]

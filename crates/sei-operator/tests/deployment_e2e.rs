@@ -70,7 +70,8 @@ async fn settles(client: &Client, name: &str, replicas: i32, names: &[&str]) -> 
     .await
 }
 
-/// Waits until every child runs `image` and the deployment is Ready with the roll-out done.
+/// Waits until every child runs `image` with its own plan over, and the deployment is
+/// Ready with the roll-out done.
 async fn rolled_out(client: &Client, name: &str, image: &str) {
     let api: Api<SeiNodeDeployment> = Api::namespaced(client.clone(), NS);
     let nodes: Api<SeiNode> = Api::namespaced(client.clone(), NS);
@@ -88,7 +89,9 @@ async fn rolled_out(client: &Client, name: &str, image: &str) {
         for member in members(client, name).await {
             let n = nodes.get(&member).await.ok()?;
             let current = n.status.as_ref().and_then(|s| s.current_image.as_deref());
-            if n.spec.image != image || current != Some(image) {
+            // The child's own update plan is over too (its mark-ready follows observe-image).
+            let idle = n.status.as_ref().is_some_and(|s| s.plan.is_none());
+            if n.spec.image != image || current != Some(image) || !idle || common::phase(&n) != Some("Running") {
                 return None;
             }
         }

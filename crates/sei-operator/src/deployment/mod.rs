@@ -33,6 +33,15 @@ use crate::error::{self, Error};
 pub const STEADY: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub async fn reconcile(d: Arc<SeiNodeDeployment>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let outcome = stages(&d, &ctx).await;
+    if outcome.is_ok() {
+        ctx.fleet_failures.succeeded(&d.uid().unwrap_or_default());
+    }
+    outcome
+}
+
+async fn stages(d: &Arc<SeiNodeDeployment>, ctx: &Arc<Context>) -> Result<Action, Error> {
+    let (d, ctx) = (d.clone(), ctx.clone());
     if !ctx.leadership.may_write() {
         return Ok(Action::await_change());
     }
@@ -82,10 +91,20 @@ pub async fn reconcile(d: Arc<SeiNodeDeployment>, ctx: Arc<Context>) -> Result<A
     Ok(action.unwrap_or(Action::requeue(STEADY)))
 }
 
-pub fn error_policy(d: Arc<SeiNodeDeployment>, error: &Error, _ctx: Arc<Context>) -> Action {
-    tracing::warn!(deployment = %d.name_any(), namespace = %d.namespace().unwrap_or_default(), error = %error,
-        "reconcile failed");
-    let delay = if error.category().needs_a_person() { error::PERSON_RETRY } else { error::backoff(3) };
+/// Failed reconciles back off exponentially per deployment (a conflict is retried at
+/// once: the cache shows the newer version soon); each distinct error is logged once.
+pub fn error_policy(d: Arc<SeiNodeDeployment>, error: &Error, ctx: Arc<Context>) -> Action {
+    let text = error.to_string();
+    let (failures, repeated) = ctx.fleet_failures.failed(&d.uid().unwrap_or_default(), &text);
+    if !repeated {
+        tracing::warn!(deployment = %d.name_any(), namespace = %d.namespace().unwrap_or_default(), error = %text,
+            "reconcile failed");
+    }
+    let delay = match error.category() {
+        c if c.needs_a_person() => error::PERSON_RETRY,
+        error::Category::Conflict => error::BACKOFF_BASE,
+        _ => error::backoff(failures),
+    };
     Action::requeue(delay)
 }
 
