@@ -122,17 +122,24 @@ async fn run_deployments(ctx: Arc<context::Context>) {
     .reflect(children_writer)
     .touched_objects()
     .predicate_filter(generation_or_phase, Default::default());
-    Controller::for_stream(trigger, store)
+    let results = Controller::for_stream(trigger, store)
         .with_config(controller::Config::default().concurrency(16))
         .owns_stream(children)
         // Services a deployment made, by their membership label.
         .owns_stream(labelled::<Service>(&client, names::LABEL_DEPLOYMENT))
         .reconcile_all_on(ctx.leadership.starts())
         .shutdown_on_signal()
-        .run(deployment::reconcile, deployment::error_policy, ctx)
+        .run(deployment::reconcile, deployment::error_policy, ctx);
+    drain(results, deployment::CONTROLLER).await;
+}
+
+/// Drives a controller until it shuts down. Failed reconciles are logged by their error
+/// policies; what reaches here is only worth a debug line.
+async fn drain<T, E: std::fmt::Display>(results: impl futures::Stream<Item = Result<T, E>>, controller: &'static str) {
+    results
         .for_each(|r| async move {
             if let Err(e) = r {
-                tracing::debug!(error = %e, "deployment reconcile error");
+                tracing::debug!(controller, error = %e, "reconcile error");
             }
         })
         .await;
@@ -165,7 +172,7 @@ pub async fn run_controllers(ctx: Arc<context::Context>) {
         })
     };
     let deployments = tokio::spawn(run_deployments(ctx.clone()));
-    Controller::for_stream(trigger, ctx.nodes.clone())
+    let results = Controller::for_stream(trigger, ctx.nodes.clone())
         .with_config(config)
         .owns_stream(owned::<StatefulSet>(&client))
         .owns_stream(owned::<Service>(&client))
@@ -174,13 +181,8 @@ pub async fn run_controllers(ctx: Arc<context::Context>) {
         .watches_stream(pods(&ctx), node_of_pod)
         .reconcile_all_on(ctx.leadership.starts())
         .shutdown_on_signal()
-        .run(node::reconcile, node::error_policy, ctx)
-        .for_each(|r| async move {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "reconcile error");
-            }
-        })
-        .await;
+        .run(node::reconcile, node::error_policy, ctx);
+    drain(results, "seinode").await;
     sweeper.abort();
     let _ = deployments.await;
 }

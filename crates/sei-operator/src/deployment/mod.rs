@@ -29,6 +29,9 @@ use serde_json::json;
 use crate::context::Context;
 use crate::error::{self, Error};
 
+/// The controller's name in logs and metrics labels.
+pub const CONTROLLER: &str = "seinodedeployment";
+
 /// How long a fleet rests between reconciles when nothing wakes it.
 pub const STEADY: std::time::Duration = std::time::Duration::from_secs(30);
 
