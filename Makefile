@@ -25,7 +25,7 @@ s3-server:
 ec2-server:
 	@bash hack/ec2-server.sh >/dev/null
 
-demo: rust control-plane
+demo: rust control-plane s3-server
 	@$(CARGO) build -q -p sei-testenv --bin sei-devcluster -p sei-operator --bin sei-operator -p seictl --bin seictl
 	@target/debug/sei-devcluster --state-dir $(DEMO_DIR) up \
 		--operator target/debug/sei-operator --seictl target/debug/seictl
@@ -44,7 +44,13 @@ demo: rust control-plane
 	@echo "Following the plans until the nodes are Running (hack/demo-watch.sh):"
 	@bash hack/demo-watch.sh $(KUBECTL) -- demo-full-node demo-validator || { tail -n 20 $(DEMO_DIR)/operator.log; exit 1; }
 	@echo
-	@echo "$$ kubectl apply -f deploy/samples/rpc-fleet.yaml   # a SeiNodeDeployment of 2 full nodes"
+	@echo "$$ kubectl apply -f deploy/samples/genesis-chain.yaml   # a new chain: 4 validators hold a genesis ceremony"
+	@$(KUBECTL) apply -f deploy/samples/genesis-chain.yaml
+	@bash hack/demo-watch.sh $(KUBECTL) -- demo-chain-0 demo-chain-1 demo-chain-2 demo-chain-3 || { tail -n 20 $(DEMO_DIR)/operator.log; exit 1; }
+	@echo "$$ kubectl wait --for=condition=GenesisCeremonyComplete seinodedeployment/demo-chain"
+	@$(KUBECTL) wait --for=condition=GenesisCeremonyComplete seinodedeployment/demo-chain --timeout=120s
+	@echo
+	@echo "$$ kubectl apply -f deploy/samples/rpc-fleet.yaml   # 2 full nodes of the new chain, peering with its validators by label"
 	@$(KUBECTL) apply -f deploy/samples/rpc-fleet.yaml
 	@bash hack/demo-watch.sh $(KUBECTL) -- demo-rpc-0 demo-rpc-1 || { tail -n 20 $(DEMO_DIR)/operator.log; exit 1; }
 	@echo
@@ -53,6 +59,12 @@ demo: rust control-plane
 	@echo
 	@echo "The validator found the full node by its label: [p2p] persistent-peers in its config.toml ="
 	@grep -h '^ *persistent-peers =' $(DEMO_DIR)/pods/default/pvc-data-demo-validator/config/config.toml
+	@echo "demo-chain-0 peers with the three other validators of the new chain ="
+	@grep -h '^ *persistent-peers =' $(DEMO_DIR)/pods/default/pvc-data-demo-chain-0/config/config.toml
+	@echo "demo-rpc-0 found the validators by their label ="
+	@grep -h '^ *persistent-peers =' $(DEMO_DIR)/pods/default/pvc-data-demo-rpc-0/config/config.toml
+	@echo "$$ kubectl get seinodedeployment demo-chain -o jsonpath='{.status.conditions}'"
+	@$(KUBECTL) get seinodedeployment demo-chain -o jsonpath='{range .status.conditions[*]}{.type}={.status} ({.reason}){"\n"}{end}'
 	@echo
 	@echo "Point kubectl at the cluster:  export KUBECONFIG=$$(realpath $(DEMO_DIR)/kubeconfig)"
 	@echo "Stop it:                       make demo-down"

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Follows SeiNodes until each is Running, printing a line whenever a node's phase or the
-# state of its plan's tasks changes.  Usage: demo-watch.sh KUBECTL... -- NODE... (timeout 180 s)
+# state of its plan's tasks changes.  Usage: demo-watch.sh KUBECTL... -- NODE...
+# (gives up after $DEMO_WATCH_TIMEOUT seconds, 300 by default)
 set -euo pipefail
 kubectl=()
 while [[ $# -gt 0 && $1 != -- ]]; do kubectl+=("$1"); shift; done
 shift
 nodes=("$@")
 declare -A last
-deadline=$((SECONDS + 180))
+timeout=${DEMO_WATCH_TIMEOUT:-300}
+deadline=$((SECONDS + timeout))
 template='{.status.phase}{"|"}{range .status.plan.tasks[*]}{.type}={.status} {end}'
 while :; do
   done_count=0
@@ -36,7 +38,7 @@ while :; do
   done
   [[ $done_count -eq ${#nodes[@]} ]] && exit 0
   if ((SECONDS > deadline)); then
-    echo "not Running after 180 s; see the operator log" >&2
+    echo "not Running after $timeout s; see the operator log" >&2
     exit 1
   fi
   sleep 0.5

@@ -37,6 +37,8 @@ pub struct Context {
     pub children: std::sync::OnceLock<Store<SeiNode>>,
     /// Failed reconciles in a row per deployment, for the backoff and the log.
     pub fleet_failures: crate::memory::Failures,
+    /// Failed genesis ceremonies in a row per deployment, for the pause before the next.
+    pub ceremony_failures: crate::memory::Failures,
     /// Objects the deployment controller applied, so unchanged ones are not re-sent.
     pub applied: crate::memory::Applied,
     /// Every SeiNode, as the watch sees it (peers are resolved from here, not listed).
@@ -100,6 +102,7 @@ impl Context {
             memory: Default::default(),
             children: Default::default(),
             fleet_failures: Default::default(),
+            ceremony_failures: Default::default(),
             applied: Default::default(),
             nodes,
             node_writer: Mutex::new(Some(writer)),

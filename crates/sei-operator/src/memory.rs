@@ -195,6 +195,11 @@ impl Failures {
         (entry.0, repeated)
     }
 
+    /// The failures in a row so far.
+    pub fn count(&self, uid: &str) -> u32 {
+        lock(&self.0).get(uid).map_or(0, |e| e.0)
+    }
+
     /// A reconcile got through (or the object is gone): start over.
     pub fn succeeded(&self, uid: &str) {
         lock(&self.0).remove(uid);

@@ -100,6 +100,22 @@ impl SidecarClient {
         }
     }
 
+    /// The node's CometBFT ID (`GET /v0/node-id`); an empty ID is an error.
+    pub async fn node_id(&self) -> Result<String, SidecarError> {
+        let _permit = self.permit().await?;
+        let resp = self.request(reqwest::Method::GET, "/v0/node-id").send().await.map_err(|e| self.unreachable(e))?;
+        match resp.status().as_u16() {
+            200 => {
+                let body: sei_tasks::NodeIdResponse = resp.json().await.map_err(|e| self.unreachable(e))?;
+                if body.node_id.is_empty() {
+                    return Err(self.err("node-id: the sidecar answered an empty ID", false));
+                }
+                Ok(body.node_id)
+            }
+            code => Err(self.err(format!("node-id: HTTP {code}"), false)),
+        }
+    }
+
     /// `Ok(true)` ready, `Ok(false)` not ready (503), `Err` unreachable or unexpected.
     pub async fn healthz(&self) -> Result<bool, SidecarError> {
         let _permit = self.permit().await?;

@@ -59,7 +59,7 @@ async fn members(client: &Client, deployment: &str) -> Vec<String> {
 /// members are `names`.
 async fn settles(client: &Client, name: &str, replicas: i32, names: &[&str]) -> SeiNodeDeployment {
     let api: Api<SeiNodeDeployment> = Api::namespaced(client.clone(), NS);
-    eventually(&format!("{name} at {replicas} ready, members {names:?}"), 180, || async {
+    eventually(&format!("{name} at {replicas} ready, members {names:?}"), 300, || async {
         let d = api.get(name).await.ok()?;
         let s = d.status.as_ref()?;
         let rows = s.nodes.as_ref().map_or(0, Vec::len);
@@ -220,6 +220,116 @@ async fn a_fleet_scales_reports_its_readiness_and_is_deleted_by_its_policy() {
         let n = nodes.get(name).await.unwrap_or_else(|e| panic!("{name} was deleted with a Retain deployment: {e}"));
         assert!(n.owner_references().is_empty(), "{name} still has owners: {:?}", n.owner_references());
         assert_eq!(common::phase(&n), Some("Running"));
+    }
+    controller.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_validators_hold_a_genesis_ceremony_and_form_one_chain() {
+    const CHAIN: &str = "e2e-ceremony-1";
+    watchdog(900);
+    let s3 = sei_testenv::S3Server::start(&["genesis", "snapshots", "results"]).unwrap();
+    let (cp, client) = cluster(NS).await;
+    let dir = tempfile::tempdir().unwrap();
+    let runner = PodRunner::start(client.clone(), NS, seictl(), dir.path(), s3.env()).await.unwrap();
+    let operator_client = sei_operator::context::client(cp.config().await.unwrap(), None).unwrap();
+    let ctx = Arc::new(Context::new(operator_client, platform(), Some(runner.address_file.clone())).unwrap());
+    let controller = tokio::spawn(sei_operator::run_controllers(ctx.clone()));
+    let api: Api<SeiNodeDeployment> = Api::namespaced(client.clone(), NS);
+    let nodes: Api<SeiNode> = Api::namespaced(client.clone(), NS);
+
+    // An extra funded account must be a `sei` address: refused with the field to fix.
+    let funded = sei_sidecar::cosmos::bech32("sei", &[7u8; 20]);
+    let validators = |accounts: serde_json::Value| -> SeiNodeDeployment {
+        serde_json::from_value(json!({
+            "apiVersion": "sei.io/v1alpha1", "kind": "SeiNodeDeployment",
+            "metadata": {"name": "val", "namespace": NS},
+            "spec": {
+                "replicas": 4, "updateStrategy": {"type": "InPlace"},
+                "genesis": {"chainId": CHAIN, "accountBalance": "1000000000usei", "accounts": accounts},
+                "template": {"spec": {"chainId": CHAIN, "image": "sei:v1", "validator": {}}}
+            }
+        }))
+        .unwrap()
+    };
+    api.create(
+        &PostParams::default(),
+        &validators(json!([{"address": funded.replace("sei1", "cosmos1"), "balance": "5usei"}])),
+    )
+    .await
+    .unwrap();
+    let refused = eventually("the bad account reported", 120, || async {
+        let s = api.get("val").await.ok()?.status?;
+        let c = s.conditions?.into_iter().find(|c| c.type_ == "GenesisCeremonyComplete")?;
+        (c.reason == "InvalidGenesis").then_some(c.message)
+    })
+    .await;
+    assert!(refused.contains("spec.genesis.accounts[0].address"), "{refused}");
+    let fixed = json!({"spec": {"genesis": {"accounts": [{"address": funded, "balance": "5usei"}]}}});
+    api.patch("val", &PatchParams::default(), &Patch::Merge(&fixed)).await.unwrap();
+
+    let names = ["val-0", "val-1", "val-2", "val-3"];
+    let d = settles(&client, "val", 4, &names).await;
+    let conditions = d.status.unwrap().conditions.unwrap();
+    let complete = conditions.iter().find(|c| c.type_ == "GenesisCeremonyComplete").unwrap();
+    assert_eq!((complete.status.as_str(), complete.reason.as_str()), ("True", "CeremonyComplete"));
+    assert!(!conditions.iter().any(|c| c.type_ == "GenesisCeremonyNeeded"), "{conditions:?}");
+
+    // One genesis: what the assembler uploaded, byte for byte on every validator, with
+    // every validator's gentx and the funded account.
+    let uploaded = std::fs::read(s3.object_path("genesis", &format!("{CHAIN}/genesis.json"))).unwrap();
+    let home = |n: &str| dir.path().join(NS).join(format!("pvc-data-{n}"));
+    for n in names {
+        assert!(std::fs::read(home(n).join("config/genesis.json")).unwrap() == uploaded, "{n} has another genesis");
+    }
+    let genesis: serde_json::Value = serde_json::from_slice(&uploaded).unwrap();
+    assert_eq!(genesis["chain_id"], CHAIN);
+    let gentxs = genesis["app_state"]["genutil"]["gen_txs"].as_array().unwrap();
+    assert_eq!(gentxs.len(), 4, "one gentx per validator");
+    for tx in gentxs {
+        sei_sidecar::cosmos::verify_gentx(tx, CHAIN).unwrap();
+    }
+    let accounts = genesis["app_state"]["auth"]["accounts"].as_array().unwrap();
+    assert!(accounts.iter().any(|a| a["address"] == funded.as_str()), "the extra account is not funded");
+
+    // Each validator peers with the three others, by their true node IDs.
+    let id = |n: &str| {
+        let text = std::fs::read_to_string(home(n).join("config/node_key.json")).unwrap();
+        sei_sidecar::keys::node_id(&sei_sidecar::keys::parse_key_file(&text).unwrap())
+    };
+    for n in names {
+        let config: toml::Table =
+            toml::from_str(&std::fs::read_to_string(home(n).join("config/config.toml")).unwrap()).unwrap();
+        let mut peers: Vec<String> = config["p2p"]["persistent-peers"]
+            .as_str()
+            .unwrap()
+            .split(',')
+            .map(|p| p.split_once('@').unwrap().0.to_string())
+            .collect();
+        peers.sort();
+        let mut others: Vec<String> = names.iter().filter(|o| **o != n).map(|o| id(o)).collect();
+        others.sort();
+        assert_eq!(peers, others, "{n}'s persistent peers");
+        // The same three, recorded in the node's spec by collect-and-set-peers.
+        let spec_peers = nodes.get(n).await.unwrap().spec.peers.unwrap();
+        let addresses = &spec_peers[0].r#static.as_ref().unwrap().addresses;
+        assert_eq!(addresses.len(), 3, "{n}: {addresses:?}");
+        assert!(names.iter().filter(|o| **o != n).all(|o| addresses.iter().any(|a| a.starts_with(&id(o)))));
+    }
+
+    // The assembler (the smallest name) assembled once, in one run; nobody else did.
+    for n in names {
+        let assembled: Vec<_> = common::sidecar_tasks(&client, &runner.address_file, NS, n)
+            .await
+            .into_iter()
+            .filter(|t| t["type"] == "assemble-and-upload-genesis")
+            .collect();
+        if n == "val-0" {
+            assert_eq!(assembled.len(), 1, "{assembled:?}");
+            assert_eq!((assembled[0]["status"].as_str(), assembled[0]["run"].as_i64()), (Some("completed"), Some(1)));
+        } else {
+            assert!(assembled.is_empty(), "{n} assembled: {assembled:?}");
+        }
     }
     controller.abort();
 }

@@ -421,6 +421,12 @@ async fn a_validator_and_a_replayer_find_their_peer_by_label_and_run() {
     }))
     .unwrap();
     nodes.create(&PostParams::default(), &replayer).await.unwrap();
+    // A replayer asking for a height below every snapshot: its sidecar's snapshot-restore
+    // fails, which fails the plan (no retries are planned for it).
+    let mut early = replayer.clone();
+    early.metadata.name = Some("early".into());
+    early.spec.replayer.as_mut().unwrap().snapshot.s3.as_mut().unwrap().target_height = 100;
+    nodes.create(&PostParams::default(), &early).await.unwrap();
 
     wait_running(&nodes, "source").await;
     let val = wait_running(&nodes, "val").await;
@@ -453,6 +459,23 @@ async fn a_validator_and_a_replayer_find_their_peer_by_label_and_run() {
     assert_eq!(statesync["trust-height"].as_integer(), Some(500));
     assert_eq!(statesync["trust-hash"].as_str(), Some(sei_testenv::block_hash(500).as_str()));
     assert_eq!(statesync["use-local-snapshot"].as_bool(), Some(true));
+
+    // The failing task failed the plan once; it was not posted again and run over.
+    let failed = eventually("early Failed", 120, || async {
+        let n = nodes.get("early").await.ok()?;
+        (phase_of(&n) == Some("Failed")).then_some(n)
+    })
+    .await;
+    let detail = failed.status.unwrap().plan.unwrap().failed_task_detail.unwrap();
+    assert_eq!(detail.task_type, "snapshot-restore", "{detail:?}");
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let runs: Vec<_> = common::sidecar_tasks(&w.client, &w._runner.address_file, NS, "early")
+        .await
+        .into_iter()
+        .filter(|t| t["type"] == "snapshot-restore")
+        .map(|t| (t["status"].as_str().unwrap_or_default().to_string(), t["run"].as_i64()))
+        .collect();
+    assert_eq!(runs, [("failed".to_string(), Some(1))], "snapshot-restore ran again after failing");
     w.controller.abort();
 }
 

@@ -64,17 +64,7 @@ impl Fleet {
 
     /// The tasks a node's sidecar has run, from its own API.
     async fn sidecar_tasks(&self, node: &str) -> Vec<Value> {
-        let addresses: BTreeMap<String, String> =
-            serde_json::from_slice(&std::fs::read(&self.runner.address_file).unwrap()).unwrap();
-        let url = &addresses[&format!("{}/{node}", self.ns)];
-        let secret = Api::<Secret>::namespaced(self.client.clone(), self.ns)
-            .get(&sei_planner::names::token_secret(node))
-            .await
-            .unwrap();
-        let token = String::from_utf8(secret.data.unwrap()[sei_planner::names::TOKEN_KEY].0.clone()).unwrap();
-        let resp = reqwest::Client::new().get(format!("{url}/v0/tasks")).bearer_auth(token).send().await.unwrap();
-        assert!(resp.status().is_success(), "{node}: GET /v0/tasks: {}", resp.status());
-        resp.json().await.unwrap()
+        common::sidecar_tasks(&self.client, &self.runner.address_file, self.ns, node).await
     }
 }
 

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Secret};
+use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event, watcher};
 use kube::{Api, Client, ResourceExt};
 
@@ -48,6 +49,9 @@ struct Shared {
     address_file: PathBuf,
     running: Arc<Mutex<HashMap<String, Running>>>,
     network: PeerNetwork,
+    /// Pods (by UID) being started: the watch and a retry may both start a pod, and two
+    /// sidecars must never share a home.
+    starting: Mutex<std::collections::HashSet<String>>,
 }
 
 fn free_port() -> u16 {
@@ -74,6 +78,16 @@ impl Shared {
         if self.running.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&uid) {
             return Ok(());
         }
+        // Whoever is starting it already retries on failure.
+        if !self.starting.lock().unwrap_or_else(|p| p.into_inner()).insert(uid.clone()) {
+            return Ok(());
+        }
+        let started = self.start_once(pod, uid.clone()).await;
+        self.starting.lock().unwrap_or_else(|p| p.into_inner()).remove(&uid);
+        started
+    }
+
+    async fn start_once(&self, pod: &Pod, uid: String) -> Result<(), Error> {
         let spec = pod.spec.clone().unwrap_or_default();
         let Some(sidecar) = spec.init_containers.iter().flatten().find(|c| c.name == SIDECAR) else { return Ok(()) };
         let ns = pod.namespace().unwrap_or_default();
@@ -217,10 +231,11 @@ impl PodRunner {
             address_file: address_file.clone(),
             running: running.clone(),
             network,
+            starting: Mutex::default(),
         });
         let pods: Api<Pod> = Api::namespaced(client, namespace);
         let task = tokio::spawn(async move {
-            let mut events = watcher(pods, watcher::Config::default()).boxed();
+            let mut events = watcher(pods, watcher::Config::default()).default_backoff().boxed();
             while let Some(event) = events.next().await {
                 match event {
                     Ok(Event::Apply(pod) | Event::InitApply(pod)) => {
@@ -235,10 +250,16 @@ impl PodRunner {
                             tokio::spawn(async move {
                                 let pods: Api<Pod> =
                                     Api::namespaced(shared.client.clone(), &pod.namespace().unwrap_or_default());
-                                for _ in 0..30 {
+                                for _ in 0..150 {
                                     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-                                    // Only while that very pod is still there.
-                                    let current = pods.get_opt(&pod.name_any()).await.ok().flatten();
+                                    // Only while that very pod is still there. An API server
+                                    // that cannot answer (an outage) is no answer: the watch
+                                    // has delivered this pod's event already, so giving up
+                                    // here would leave it without a sidecar for good.
+                                    let current = match pods.get_opt(&pod.name_any()).await {
+                                        Ok(current) => current,
+                                        Err(_) => continue,
+                                    };
                                     let same = current.as_ref().is_some_and(|p| {
                                         p.uid() == pod.uid() && p.metadata.deletion_timestamp.is_none()
                                     });

@@ -7,11 +7,13 @@
 //! 4. [`status`]: the fleet's status from its children, written once at the version read
 //!
 //! Between 3 and 4, [`plans`] detects roll-outs and builds or advances the group plan
-//! (`InPlace` roll-outs so far; the genesis ceremony and the other strategies follow).
+//! (the genesis ceremony and `InPlace` roll-outs so far; the other strategies follow),
+//! whose tasks [`runner`] carries out.
 
 mod children;
 mod delete;
 mod plans;
+mod runner;
 mod status;
 
 use std::sync::Arc;

@@ -1,20 +1,24 @@
 //! Group plans (§8.5): roll-out detection, plan building, and the group tasks run by the
 //! same executor as a node's plan. A plan is stored before its first task runs.
 
+use std::time::Duration;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
-use kube::api::{Api, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use sei_api::deployment::UpdateStrategyType;
-use sei_api::plan::{PlanPhase, PlannedTask};
-use sei_api::{SeiNode, SeiNodeDeployment, SeiNodeDeploymentStatus};
-use sei_planner::executor::{self, ExecError, Requeue, TaskRunner, TaskState};
+use sei_api::plan::PlanPhase;
+use sei_api::{SeiNodeDeployment, SeiNodeDeploymentStatus, TaskPlan};
+use sei_planner::executor::{self, Requeue};
+use sei_planner::group::genesis::{self, GENESIS_CEREMONY_COMPLETE, GENESIS_CEREMONY_NEEDED};
 use sei_planner::group::{self, Detected};
-use sei_planner::plan::{build_in_place_plan, task};
+use sei_planner::plan::{build_genesis_plan, build_in_place_plan};
 use sei_planner::status::{condition, remove_condition, set_condition};
+use sei_tasks::TaskType;
 
 use super::children::event_of;
+use super::runner::GroupRunner;
 use crate::context::Context;
 use crate::error::Error;
 
@@ -77,8 +81,8 @@ pub async fn advance(
         let step = executor::execute(plan, &mut runner, now.clone()).await;
         let phase = plan.phase;
         match phase {
-            PlanPhase::Complete => complete(d, status, events, now),
-            PlanPhase::Failed => fail(d, status, events, now),
+            PlanPhase::Complete => complete(ctx, d, status, events, now),
+            PlanPhase::Failed => fail(ctx, d, status, events, now),
             _ => {}
         }
         if let Some(reason) = step.transient {
@@ -90,6 +94,9 @@ pub async fn advance(
         }));
     }
 
+    if status.rollout.is_none() {
+        return ceremony(ctx, d, status, events, now);
+    }
     let Some(rollout) = status.rollout.as_mut() else { return Ok(None) };
     // The strategy the spec asks for now: a roll-out blocked on one not supported yet
     // proceeds once the user picks another.
@@ -107,21 +114,123 @@ pub async fn advance(
     }
     let incumbents = rollout.incumbent_nodes.clone().or_else(|| status.incumbent_nodes.clone()).unwrap_or_default();
     let plan = build_in_place_plan(d, &incumbents, &uuid::Uuid::new_v4().to_string());
-    status.plan = Some(plan);
-    set_condition(conditions, PLAN_IN_PROGRESS, "True", "PlanStarted", "Plan execution started", generation, now);
     set_condition(conditions, ROLLOUT_IN_PROGRESS, "True", "TemplateChanged", "InPlace rollout", generation, now);
-    events.push((EventType::Normal, "PlanStarted", "Plan execution started".into()));
-    Ok(Some(Action::requeue(executor::IMMEDIATELY)))
+    Ok(Some(start(status, plan, events, generation, now)))
 }
 
-fn complete(d: &SeiNodeDeployment, status: &mut SeiNodeDeploymentStatus, events: &mut Events, now: &Time) {
+/// Stores a new plan; it runs from the next reconcile, once it is persisted.
+fn start(
+    status: &mut SeiNodeDeploymentStatus,
+    plan: TaskPlan,
+    events: &mut Events,
+    generation: Option<i64>,
+    now: &Time,
+) -> Action {
+    status.plan = Some(plan);
+    let conditions = status.conditions.get_or_insert_with(Vec::new);
+    set_condition(conditions, PLAN_IN_PROGRESS, "True", "PlanStarted", "Plan execution started", generation, now);
+    events.push((EventType::Normal, "PlanStarted", "Plan execution started".into()));
+    Action::requeue(executor::IMMEDIATELY)
+}
+
+/// The first ceremony waits this long after a failed one; each further failure doubles it.
+pub const CEREMONY_RETRY: Duration = Duration::from_secs(30);
+pub const CEREMONY_RETRY_MAX: Duration = Duration::from_secs(600);
+
+fn ceremony_pause(failures: u32) -> Duration {
+    CEREMONY_RETRY.saturating_mul(2u32.saturating_pow(failures.saturating_sub(1).min(10))).min(CEREMONY_RETRY_MAX)
+}
+
+/// The genesis ceremony's conditions, and its plan once every validator exists. A failed
+/// ceremony is tried again after a pause that grows with each failure (the reference
+/// rebuilt it at once, forever).
+fn ceremony(
+    ctx: &Context,
+    d: &SeiNodeDeployment,
+    status: &mut SeiNodeDeploymentStatus,
+    events: &mut Events,
+    now: &Time,
+) -> Result<Option<Action>, Error> {
     let generation = d.metadata.generation;
+    let (wanted, due) = (genesis::ceremony_wanted(d, status), genesis::ceremony_due(d, status));
+    let busy = plan_in_progress(status);
+    let incumbents = status.incumbent_nodes.clone().unwrap_or_default();
+    let conditions = status.conditions.get_or_insert_with(Vec::new);
+    if !wanted {
+        remove_condition(conditions, GENESIS_CEREMONY_NEEDED);
+        return Ok(None);
+    }
+    if !busy {
+        set_condition(
+            conditions,
+            GENESIS_CEREMONY_NEEDED,
+            "True",
+            "GenesisConfigured",
+            "Genesis ceremony configured",
+            generation,
+            now,
+        );
+    }
+    if !due {
+        return Ok(None);
+    }
+    let failed_at = condition(conditions, PLAN_IN_PROGRESS)
+        .filter(|c| c.reason == "PlanFailed")
+        .and_then(|_| condition(conditions, GENESIS_CEREMONY_COMPLETE))
+        .filter(|c| c.reason == "CeremonyFailed")
+        .map(|c| c.last_transition_time.0);
+    if let Some(at) = failed_at {
+        let pause = ceremony_pause(ctx.ceremony_failures.count(&d.uid().unwrap_or_default()).max(1));
+        let since = now.0.duration_since(at).unsigned_abs();
+        if since < pause {
+            return Ok(Some(Action::requeue(pause - since)));
+        }
+    }
+    match build_genesis_plan(d, &incumbents, &uuid::Uuid::new_v4().to_string()) {
+        Ok(plan) => Ok(Some(start(status, plan, events, generation, now))),
+        Err(e) => {
+            // Only the spec can fix this: say so, and wait for a change.
+            let message = format!("cannot plan the genesis ceremony: {e}");
+            if set_condition(
+                conditions,
+                GENESIS_CEREMONY_COMPLETE,
+                "False",
+                "InvalidGenesis",
+                &message,
+                generation,
+                now,
+            ) {
+                events.push((EventType::Warning, "GenesisInvalid", message));
+            }
+            Ok(None)
+        }
+    }
+}
+
+fn is_ceremony(plan: Option<&TaskPlan>) -> bool {
+    plan.and_then(|p| p.tasks.first()).is_some_and(|t| t.task_type == TaskType::AssembleAndUploadGenesis.name())
+}
+
+fn complete(
+    ctx: &Context,
+    d: &SeiNodeDeployment,
+    status: &mut SeiNodeDeploymentStatus,
+    events: &mut Events,
+    now: &Time,
+) {
+    let generation = d.metadata.generation;
+    let ceremony = is_ceremony(status.plan.as_ref());
     let conditions = status.conditions.get_or_insert_with(Vec::new);
     if status.rollout.take().is_some() {
         status.observed_generation = generation;
         let message = "Deployment completed successfully";
         set_condition(conditions, ROLLOUT_IN_PROGRESS, "False", "RolloutComplete", message, generation, now);
         events.push((EventType::Normal, "RolloutComplete", "Deployment rollout completed successfully".into()));
+    } else if ceremony {
+        ctx.ceremony_failures.succeeded(&d.uid().unwrap_or_default());
+        let message = "Genesis ceremony completed";
+        set_condition(conditions, GENESIS_CEREMONY_COMPLETE, "True", "CeremonyComplete", message, generation, now);
+        remove_condition(conditions, GENESIS_CEREMONY_NEEDED);
     }
     status.plan = None;
     set_condition(
@@ -136,8 +245,9 @@ fn complete(d: &SeiNodeDeployment, status: &mut SeiNodeDeploymentStatus, events:
     events.push((EventType::Normal, "PlanComplete", "Plan completed successfully".into()));
 }
 
-fn fail(d: &SeiNodeDeployment, status: &mut SeiNodeDeploymentStatus, events: &mut Events, now: &Time) {
+fn fail(ctx: &Context, d: &SeiNodeDeployment, status: &mut SeiNodeDeploymentStatus, events: &mut Events, now: &Time) {
     let generation = d.metadata.generation;
+    let ceremony = is_ceremony(status.plan.as_ref());
     let detail = status.plan.as_ref().and_then(|p| p.failed_task_detail.clone());
     let why = detail.map(|f| format!("task {} failed: {}", f.task_type, f.error)).unwrap_or_default();
     let conditions = status.conditions.get_or_insert_with(Vec::new);
@@ -151,86 +261,33 @@ fn fail(d: &SeiNodeDeployment, status: &mut SeiNodeDeploymentStatus, events: &mu
             generation,
             now,
         );
+    } else if ceremony {
+        let (failures, _) = ctx.ceremony_failures.failed(&d.uid().unwrap_or_default(), &why);
+        let message = format!(
+            "genesis ceremony attempt {failures} failed ({why}); trying again in {} s",
+            ceremony_pause(failures).as_secs()
+        );
+        set_condition(conditions, GENESIS_CEREMONY_COMPLETE, "False", "CeremonyFailed", &message, generation, now);
     }
     status.plan = None;
     set_condition(conditions, PLAN_IN_PROGRESS, "False", "PlanFailed", &format!("Plan failed: {why}"), generation, now);
     events.push((EventType::Warning, "PlanFailed", format!("Plan failed: {why}")));
 }
 
-/// Carries out the controller-side group tasks.
-struct GroupRunner<'a> {
-    ctx: &'a Context,
-    d: &'a SeiNodeDeployment,
-}
-
-fn node_names(task: &PlannedTask) -> Vec<String> {
-    task.params
-        .as_ref()
-        .and_then(|p| p.get("nodeNames"))
-        .and_then(|n| serde_json::from_value(n.clone()).ok())
-        .unwrap_or_default()
-}
-
-impl GroupRunner<'_> {
-    fn nodes(&self) -> Api<SeiNode> {
-        Api::namespaced(self.ctx.client.clone(), &self.d.namespace().unwrap_or_default())
-    }
-
-    /// Gives each listed node the template's rolled-out fields.
-    async fn update_node_specs(&self, task: &PlannedTask) -> Result<(), ExecError> {
-        let template = &self.d.spec.template.spec;
-        for name in node_names(task) {
-            let transient = |e: kube::Error| ExecError::transient(format!("updating SeiNode {name}: {e}"));
-            let Some(mut node) = self.nodes().get_opt(&name).await.map_err(transient)? else { continue };
-            let before = node.spec.clone();
-            node.spec.image = template.image.clone();
-            node.spec.entrypoint = template.entrypoint.clone();
-            if let (Some(want), Some(have)) = (&template.sidecar, node.spec.sidecar.as_mut()) {
-                have.image = want.image.clone();
-            }
-            if node.spec != before {
-                self.ctx.check_writing().map_err(|e| ExecError::transient(e.to_string()))?;
-                node.metadata.managed_fields = None;
-                self.nodes().replace(&name, &PostParams::default(), &node).await.map_err(transient)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Complete once every listed node reports running its own spec's image.
-    async fn specs_rolled_out(&self, task: &PlannedTask) -> TaskState {
-        for name in node_names(task) {
-            match self.nodes().get_opt(&name).await {
-                Ok(Some(n)) if n.status.as_ref().and_then(|s| s.current_image.as_deref()) == Some(&n.spec.image) => {}
-                // Gone (scaled down meanwhile): nothing to wait for.
-                Ok(None) => {}
-                _ => return TaskState::Running,
-            }
-        }
-        TaskState::Complete
-    }
-}
-
-impl TaskRunner for GroupRunner<'_> {
-    async fn execute(&mut self, t: &PlannedTask) -> Result<(), ExecError> {
-        match t.task_type.as_str() {
-            task::UPDATE_NODE_SPECS => self.update_node_specs(t).await,
-            task::AWAIT_SPEC_UPDATE => Ok(()),
-            other => Err(ExecError::terminal(format!("task type {other:?} is not supported in a group plan yet"))),
-        }
-    }
-
-    async fn status(&mut self, t: &PlannedTask) -> TaskState {
-        match t.task_type.as_str() {
-            task::AWAIT_SPEC_UPDATE => self.specs_rolled_out(t).await,
-            _ => TaskState::Complete,
-        }
-    }
-}
-
 /// Publishes the events of a reconcile, best effort.
 pub async fn publish(ctx: &Context, d: &SeiNodeDeployment, events: Events) {
     for (type_, reason, note) in events {
         event_of(ctx, d, type_, reason, note).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_ceremony_waits_longer_after_each_failure_up_to_ten_minutes() {
+        let pauses: Vec<u64> = [0, 1, 2, 3, 5, 6, 40].iter().map(|n| ceremony_pause(*n).as_secs()).collect();
+        assert_eq!(pauses, [30, 30, 60, 120, 480, 600, 600]);
     }
 }

@@ -17,7 +17,7 @@ mod observe;
 mod planning;
 mod runner;
 mod status;
-mod token;
+pub(crate) mod token;
 
 use std::sync::Arc;
 

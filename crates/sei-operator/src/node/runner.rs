@@ -389,29 +389,43 @@ impl NodeRunner<'_> {
     }
 }
 
+impl NodeRunner<'_> {
+    /// Posts a sidecar task (idempotent on the sidecar for a running or completed ID).
+    async fn submit(&mut self, task: &PlannedTask, sidecar_task: TaskType) -> Result<(), ExecError> {
+        // Stored params that do not decode or fail the client-side checks never will.
+        let request = StoredTask::decode(sidecar_task, task.params.as_ref())
+            .and_then(|stored| stored.to_request(task.id.clone()))
+            .map_err(|e| ExecError::terminal(e.to_string()))?;
+        match self.sidecar.submit(&request).await {
+            Ok(()) => {
+                self.reached = true;
+                Ok(())
+            }
+            Err(e) if e.rejected => {
+                self.reached = true;
+                Err(ExecError::terminal(e.to_string()))
+            }
+            Err(e) => {
+                let message = e.to_string();
+                self.trouble = Some((task.task_type.clone(), e));
+                Err(ExecError::transient(message))
+            }
+        }
+    }
+}
+
 impl TaskRunner for NodeRunner<'_> {
     async fn execute(&mut self, task: &PlannedTask) -> Result<(), ExecError> {
         let t = task.task_type.as_str();
         if let Ok(sidecar_task) = t.parse::<TaskType>() {
-            // Stored params that do not decode or fail the client-side checks never will.
-            let request = StoredTask::decode(sidecar_task, task.params.as_ref())
-                .and_then(|stored| stored.to_request(task.id.clone()))
-                .map_err(|e| ExecError::terminal(e.to_string()))?;
-            return match self.sidecar.submit(&request).await {
-                Ok(()) => {
-                    self.reached = true;
-                    Ok(())
-                }
-                Err(e) if e.rejected => {
-                    self.reached = true;
-                    Err(ExecError::terminal(e.to_string()))
-                }
-                Err(e) => {
-                    let message = e.to_string();
-                    self.trouble = Some((t.to_string(), e));
-                    Err(ExecError::transient(message))
-                }
-            };
+            // Submitted in this attempt already: posting again would start a failed run
+            // over (our sidecar reruns a failed ID), so the failure would never be seen
+            // and `maxRetries` would mean nothing. `status` resubmits a task the sidecar
+            // lost.
+            if task.submitted_at.is_some() {
+                return Ok(());
+            }
+            return self.submit(task, sidecar_task).await;
         }
         let build = |e: resources::BuildError| ExecError::terminal(e.to_string());
         match t {
@@ -472,12 +486,19 @@ impl TaskRunner for NodeRunner<'_> {
             AWAIT_BOOTSTRAP_COMPLETE => return self.await_bootstrap(task).await,
             _ => {}
         }
-        match t.parse::<TaskType>() {
+        let sidecar_task = match t.parse::<TaskType>() {
             Err(_) => return TaskState::Complete,
             Ok(sidecar_task) if sidecar_task.is_fire_and_forget() => return TaskState::Complete,
-            Ok(_) => {}
-        }
+            Ok(sidecar_task) => sidecar_task,
+        };
         let state = self.sidecar.task(&task.id).await;
+        if matches!(state, Ok(None)) {
+            // The sidecar does not know the task (a new pod without its store): post it
+            // again; it is still running as far as the plan is concerned.
+            if let Err(e) = self.submit(task, sidecar_task).await {
+                tracing::debug!(node = %self.node.name_any(), task = %t, error = %e.message, "resubmitting");
+            }
+        }
         match &state {
             Ok(_) => self.reached = true,
             Err(e) => self.trouble = Some((t.to_string(), e.clone())),

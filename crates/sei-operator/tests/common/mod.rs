@@ -82,3 +82,23 @@ pub fn full_node(ns: &str, name: &str, image: &str) -> SeiNode {
 pub fn phase(node: &SeiNode) -> Option<&'static str> {
     node.status.as_ref()?.phase.map(|p| p.as_str())
 }
+
+/// The tasks a node's sidecar has run, from its own API (`GET /v0/tasks` with the node's
+/// token), found through the pod runner's address file.
+pub async fn sidecar_tasks(
+    client: &Client,
+    address_file: &std::path::Path,
+    ns: &str,
+    node: &str,
+) -> Vec<serde_json::Value> {
+    use k8s_openapi::api::core::v1::Secret;
+    let addresses: std::collections::BTreeMap<String, String> =
+        serde_json::from_slice(&std::fs::read(address_file).unwrap()).unwrap();
+    let url = &addresses[&format!("{ns}/{node}")];
+    let secret =
+        Api::<Secret>::namespaced(client.clone(), ns).get(&sei_planner::names::token_secret(node)).await.unwrap();
+    let token = String::from_utf8(secret.data.unwrap()[sei_planner::names::TOKEN_KEY].0.clone()).unwrap();
+    let resp = reqwest::Client::new().get(format!("{url}/v0/tasks")).bearer_auth(token).send().await.unwrap();
+    assert!(resp.status().is_success(), "{node}: GET /v0/tasks: {}", resp.status());
+    resp.json().await.unwrap()
+}

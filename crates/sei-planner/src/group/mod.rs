@@ -3,6 +3,7 @@
 //! the fleet status computed from the children. Nothing here talks to the cluster.
 
 pub mod children;
+pub mod genesis;
 pub mod hash;
 pub mod rollout;
 pub mod service;

@@ -7,7 +7,7 @@ mod ids;
 mod intent;
 mod node;
 
-pub use group::build_in_place_plan;
+pub use group::{ASSEMBLE_MAX_RETRIES, build_genesis_plan, build_in_place_plan};
 pub use ids::{TASK_NAMESPACE, sub_task_id, task_id};
 pub use intent::config_intent;
 pub use node::{PlanError, build_init_plan, build_running_plan, task_types, validate_mode};
@@ -28,4 +28,6 @@ pub mod task {
     // Group (SeiNodeDeployment) tasks, §6.4.
     pub const UPDATE_NODE_SPECS: &str = "update-node-specs";
     pub const AWAIT_SPEC_UPDATE: &str = "await-spec-update";
+    pub const COLLECT_AND_SET_PEERS: &str = "collect-and-set-peers";
+    pub const AWAIT_NODES_RUNNING: &str = "await-nodes-running";
 }

@@ -132,7 +132,7 @@ impl Builder {
     }
 
     /// A sidecar task, its params in the plan's stored form.
-    fn sidecar(&mut self, task: StoredTask) -> &mut PlannedTask {
+    pub(crate) fn sidecar(&mut self, task: StoredTask) -> &mut PlannedTask {
         self.push(task.task_type().name(), task.params())
     }
 

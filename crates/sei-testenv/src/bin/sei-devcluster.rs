@@ -10,8 +10,9 @@
 //!
 //! With `--operator BIN --seictl BIN` the supervisor also runs the operator against the
 //! cluster and the local pod runner (each pod's sidecar as a `seictl serve` process beside
-//! a seid RPC simulator, peers reachable by their DNS names), so a SeiNode goes all the way
-//! to Running.
+//! a seid RPC simulator, peers reachable by their DNS names) and an S3 server for the
+//! genesis and snapshot buckets, so a SeiNode goes all the way to Running and a validator
+//! fleet can hold its genesis ceremony.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use sei_testenv::{ControlPlane, Options, PodRunner, Process, apply_manifests, pid_alive, send_signal};
+use sei_testenv::{ControlPlane, Options, PodRunner, Process, S3Server, apply_manifests, pid_alive, send_signal};
 
 #[derive(Parser)]
 #[command(about = "A simulated Kubernetes cluster (etcd, kube-apiserver, controllers, kwok) on 127.0.0.1")]
@@ -250,10 +251,12 @@ fn serve(dir: &Path, port: Option<u16>, nodes: usize, operator: OperatorArgs) ->
     result
 }
 
-/// The operator and what stands in for the pods' containers; all stop when dropped.
+/// The operator and what stands in for the pods' containers and the platform's genesis
+/// and snapshot buckets; all stop when dropped.
 struct OperatorParts {
     _runner: PodRunner,
     _operator: Process,
+    _s3: S3Server,
 }
 
 async fn start_operator(
@@ -263,12 +266,15 @@ async fn start_operator(
     op: PathBuf,
     seictl: PathBuf,
 ) -> Result<OperatorParts> {
-    let runner = PodRunner::start(client, "default", seictl, &root.join("pods"), Vec::new())
+    // The buckets the simulated platform names (SEI_GENESIS_BUCKET and the others), where
+    // a genesis ceremony puts its artifacts.
+    let s3 = S3Server::start(&["genesis", "snapshots", "results"]).context("starting the S3 server")?;
+    let runner = PodRunner::start(client, "default", seictl, &root.join("pods"), s3.env())
         .await
         .context("starting the pod runner")?;
     let cmd = sei_testenv::operator_command(&op, &std::fs::canonicalize(&f.kubeconfig)?, &runner.address_file);
     let operator = Process::spawn("sei-operator", cmd, &root.join("operator.log"))?;
-    Ok(OperatorParts { _runner: runner, _operator: operator })
+    Ok(OperatorParts { _runner: runner, _operator: operator, _s3: s3 })
 }
 
 /// The CRD manifests from `deploy/crds/`.
