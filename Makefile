@@ -26,7 +26,7 @@ ec2-server:
 	@bash hack/ec2-server.sh >/dev/null
 
 demo: rust control-plane s3-server
-	@$(CARGO) build -q -p sei-testenv --bin sei-devcluster -p sei-operator --bin sei-operator -p seictl --bin seictl
+	@$(CARGO) build -q -p sei-testenv --bin sei-devcluster --bin seid-sim -p sei-operator --bin sei-operator -p seictl --bin seictl
 	@target/debug/sei-devcluster --state-dir $(DEMO_DIR) up \
 		--operator target/debug/sei-operator --seictl target/debug/seictl
 	@echo

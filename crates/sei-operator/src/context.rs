@@ -39,6 +39,8 @@ pub struct Context {
     pub fleet_failures: crate::memory::Failures,
     /// Failed genesis ceremonies in a row per deployment, for the pause before the next.
     pub ceremony_failures: crate::memory::Failures,
+    /// Child SeiNodes the deployment controller deleted, until its cache shows it.
+    pub deleted_children: crate::memory::Deleted,
     /// Objects the deployment controller applied, so unchanged ones are not re-sent.
     pub applied: crate::memory::Applied,
     /// Every SeiNode, as the watch sees it (peers are resolved from here, not listed).
@@ -103,6 +105,7 @@ impl Context {
             children: Default::default(),
             fleet_failures: Default::default(),
             ceremony_failures: Default::default(),
+            deleted_children: Default::default(),
             applied: Default::default(),
             nodes,
             node_writer: Mutex::new(Some(writer)),

@@ -230,6 +230,27 @@ impl Applied {
     }
 }
 
+/// Objects (by UID) this replica deleted lately: until the watch shows them terminating,
+/// the cache still lists them as live, and a fleet must not count, serve or choose its
+/// revision from children it has just torn down.
+#[derive(Default)]
+pub struct Deleted(Mutex<HashMap<String, Instant>>);
+
+/// Longer than any watch lag; the map is pruned as it goes.
+const DELETED_FOR: Duration = Duration::from_secs(600);
+
+impl Deleted {
+    pub fn insert(&self, uid: &str) {
+        let mut map = lock(&self.0);
+        map.retain(|_, at| at.elapsed() < DELETED_FOR);
+        map.insert(uid.to_string(), Instant::now());
+    }
+
+    pub fn contains(&self, uid: &str) -> bool {
+        lock(&self.0).get(uid).is_some_and(|at| at.elapsed() < DELETED_FOR)
+    }
+}
+
 fn hash_of(value: &impl serde::Serialize) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();

@@ -100,6 +100,16 @@ impl SidecarClient {
         }
     }
 
+    /// `GET /v0/status`: readiness and, when seid answers, its sync state.
+    pub async fn status(&self) -> Result<sei_tasks::StatusResponse, SidecarError> {
+        let _permit = self.permit().await?;
+        let resp = self.request(reqwest::Method::GET, "/v0/status").send().await.map_err(|e| self.unreachable(e))?;
+        match resp.status().as_u16() {
+            200 => resp.json().await.map_err(|e| self.unreachable(e)),
+            code => Err(self.err(format!("status: HTTP {code}"), false)),
+        }
+    }
+
     /// The node's CometBFT ID (`GET /v0/node-id`); an empty ID is an error.
     pub async fn node_id(&self) -> Result<String, SidecarError> {
         let _permit = self.permit().await?;

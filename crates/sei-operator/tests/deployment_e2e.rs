@@ -102,16 +102,32 @@ async fn rolled_out(client: &Client, name: &str, image: &str) {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fleet_scales_reports_its_readiness_and_is_deleted_by_its_policy() {
+/// A test's cluster: the control plane, the pod runner (its sidecars get `sidecar_env`)
+/// and both controllers in this process, with the operator's own client.
+struct World {
+    cp: sei_testenv::ControlPlane,
+    client: Client,
+    runner: PodRunner,
+    dir: tempfile::TempDir,
+    ctx: Arc<Context>,
+    controller: tokio::task::JoinHandle<()>,
+}
+
+async fn world(sidecar_env: Vec<(String, String)>) -> World {
     watchdog(900);
     let (cp, client) = cluster(NS).await;
     let dir = tempfile::tempdir().unwrap();
-    let _runner = PodRunner::start(client.clone(), NS, seictl(), dir.path(), Vec::new()).await.unwrap();
+    let runner = PodRunner::start(client.clone(), NS, seictl(), dir.path(), sidecar_env).await.unwrap();
     // The operator's own client, as in production: its requests carry its user agent.
     let operator_client = sei_operator::context::client(cp.config().await.unwrap(), None).unwrap();
-    let ctx = Arc::new(Context::new(operator_client, platform(), Some(_runner.address_file.clone())).unwrap());
+    let ctx = Arc::new(Context::new(operator_client, platform(), Some(runner.address_file.clone())).unwrap());
     let controller = tokio::spawn(sei_operator::run_controllers(ctx.clone()));
+    World { cp, client, runner, dir, ctx, controller }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_scales_reports_its_readiness_and_is_deleted_by_its_policy() {
+    let World { cp, client, runner: _runner, dir: _dir, ctx, controller } = world(Vec::new()).await;
     let api: Api<SeiNodeDeployment> = Api::namespaced(client.clone(), NS);
     let nodes: Api<SeiNode> = Api::namespaced(client.clone(), NS);
 
@@ -227,14 +243,8 @@ async fn a_fleet_scales_reports_its_readiness_and_is_deleted_by_its_policy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_validators_hold_a_genesis_ceremony_and_form_one_chain() {
     const CHAIN: &str = "e2e-ceremony-1";
-    watchdog(900);
     let s3 = sei_testenv::S3Server::start(&["genesis", "snapshots", "results"]).unwrap();
-    let (cp, client) = cluster(NS).await;
-    let dir = tempfile::tempdir().unwrap();
-    let runner = PodRunner::start(client.clone(), NS, seictl(), dir.path(), s3.env()).await.unwrap();
-    let operator_client = sei_operator::context::client(cp.config().await.unwrap(), None).unwrap();
-    let ctx = Arc::new(Context::new(operator_client, platform(), Some(runner.address_file.clone())).unwrap());
-    let controller = tokio::spawn(sei_operator::run_controllers(ctx.clone()));
+    let World { cp: _cp, client, runner, dir, ctx: _ctx, controller } = world(s3.env()).await;
     let api: Api<SeiNodeDeployment> = Api::namespaced(client.clone(), NS);
     let nodes: Api<SeiNode> = Api::namespaced(client.clone(), NS);
 
@@ -332,4 +342,102 @@ async fn four_validators_hold_a_genesis_ceremony_and_form_one_chain() {
         }
     }
     controller.abort();
+}
+
+/// The revision the internal Service of `name` selects.
+async fn serving(client: &Client, name: &str) -> Option<String> {
+    let svc = Api::<Service>::namespaced(client.clone(), NS).get(&format!("{name}-internal")).await.ok()?;
+    svc.spec?.selector?.get("sei.io/revision").cloned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blue_green_and_hard_fork_roll_outs_move_traffic_only_to_entrants_that_are_ready() {
+    let World { cp: _cp, client, runner, dir, ctx: _ctx, controller } = world(Vec::new()).await;
+    let api: Api<SeiNodeDeployment> = Api::namespaced(client.clone(), NS);
+    let mut d = deployment("bg", 2, "Delete");
+    d.spec.update_strategy.strategy_type = sei_api::deployment::UpdateStrategyType::BlueGreen;
+    api.create(&PostParams::default(), &d).await.unwrap();
+    settles(&client, "bg", 2, &["bg-0", "bg-1"]).await;
+    assert_eq!(serving(&client, "bg").await.as_deref(), Some("1"));
+
+    // BlueGreen: entrants whose seid takes 40 s to catch up (a node's init plan takes
+    // about 20 s here). Traffic stays with the incumbents until then, though the entrants
+    // run long before.
+    runner.set_catch_up(Duration::from_secs(40));
+    let image = |i: &str| Patch::Merge(json!({"spec": {"template": {"spec": {"image": i}}}}));
+    api.patch("bg", &PatchParams::default(), &image("sei:v2")).await.unwrap();
+    let nodes: Api<SeiNode> = Api::namespaced(client.clone(), NS);
+    let entrants = ["bg-g2-0", "bg-g2-1"];
+    let waited_for_catch_up = std::cell::Cell::new(false);
+    eventually("traffic on the BlueGreen entrants", 240, || async {
+        let switched = serving(&client, "bg").await.as_deref() == Some("2");
+        let mut running_but_behind = true;
+        for e in entrants {
+            // Running: its init plan, which ends with mark-ready, is done.
+            let running = nodes.get_opt(e).await.ok()?.is_some_and(|n| common::phase(&n) == Some("Running"));
+            let behind = match sidecar_status(&runner, e).await {
+                Some(status) => {
+                    let behind = status["catchingUp"] == true;
+                    assert!(!(switched && behind), "traffic moved to {e} while it was catching up: {status}");
+                    behind
+                }
+                None => {
+                    assert!(!switched, "traffic moved to {e}, whose sidecar does not answer");
+                    false
+                }
+            };
+            running_but_behind &= running && behind;
+        }
+        waited_for_catch_up.set(waited_for_catch_up.get() || (running_but_behind && !switched));
+        switched.then_some(())
+    })
+    .await;
+    assert!(waited_for_catch_up.get(), "never saw the entrants Running and still catching up before the switch");
+    rolled_out(&client, "bg", "sei:v2").await;
+    assert_eq!(members(&client, "bg").await, entrants, "the incumbents are gone");
+    let status = api.get("bg").await.unwrap().status.unwrap();
+    assert_eq!(status.incumbent_nodes.unwrap(), entrants);
+    assert_eq!(status.ready_replicas, Some(2));
+
+    // HardFork at a height 15 s ahead: the incumbents (the last roll-out's entrants) stop
+    // there; the entrants reach it; then traffic moves and the incumbents go.
+    runner.set_catch_up(sei_testenv::CATCH_UP);
+    let halt = runner.chain.tip() + (Duration::from_secs(15).as_millis() / sei_testenv::BLOCK_TIME.as_millis()) as i64;
+    let fork = json!({"spec": {"updateStrategy": {"type": "HardFork", "hardFork": {"haltHeight": halt}},
+                               "template": {"spec": {"image": "sei:v3"}}}});
+    api.patch("bg", &PatchParams::default(), &Patch::Merge(&fork)).await.unwrap();
+    let switched_at = eventually("traffic on the HardFork entrants", 240, || async {
+        (serving(&client, "bg").await.as_deref() == Some("3")).then(|| runner.chain.tip())
+    })
+    .await;
+    assert!(switched_at >= halt, "switched at height {switched_at}, before the halt height {halt}");
+    rolled_out(&client, "bg", "sei:v3").await;
+    assert_eq!(members(&client, "bg").await, ["bg-g3-0", "bg-g3-1"]);
+    for incumbent in entrants {
+        let noted = dir.path().join(NS).join(format!("pvc-data-{incumbent}")).join("seid-halted-at");
+        let at: i64 = std::fs::read_to_string(&noted)
+            .unwrap_or_else(|e| panic!("{incumbent} was not halted ({}: {e})", noted.display()))
+            .parse()
+            .unwrap();
+        assert!((halt..halt + 5).contains(&at), "{incumbent} stopped at {at}, not at {halt}");
+    }
+    let events = Api::<Event>::namespaced(client.clone(), NS).list(&ListParams::default()).await.unwrap();
+    let completed = events
+        .items
+        .iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("bg"))
+        .filter(|e| e.reason.as_deref() == Some("RolloutComplete"))
+        // Repeats of one event are counted in its series.
+        .map(|e| e.series.as_ref().map_or(1, |s| s.count))
+        .sum::<i32>();
+    assert!(completed >= 2, "{completed} RolloutComplete events");
+    controller.abort();
+}
+
+/// A node's sidecar `GET /v0/status` (open, no token), if it runs.
+async fn sidecar_status(runner: &PodRunner, node: &str) -> Option<serde_json::Value> {
+    let addresses: std::collections::BTreeMap<String, String> =
+        serde_json::from_slice(&std::fs::read(&runner.address_file).ok()?).ok()?;
+    let url = addresses.get(&format!("{NS}/{node}"))?;
+    reqwest::get(format!("{url}/v0/status")).await.ok()?.json().await.ok()
 }

@@ -47,7 +47,14 @@ async fn healthz(State(engine): State<Arc<Engine>>) -> StatusCode {
 
 #[utoipa::path(get, path = "/v0/status", tag = "health", responses((status = 200, body = StatusResponse)))]
 async fn status(State(engine): State<Arc<Engine>>) -> Json<StatusResponse> {
-    Json(StatusResponse { status: if engine.is_ready() { NodeStatus::Ready } else { NodeStatus::Initializing } })
+    let status = if engine.is_ready() { NodeStatus::Ready } else { NodeStatus::Initializing };
+    // seid's own view, if its RPC answers at once: the status must stay quick.
+    let sync = engine.sync_info(std::time::Duration::from_millis(500)).await.ok();
+    Json(StatusResponse {
+        status,
+        catching_up: sync.map(|s| s.catching_up),
+        latest_block_height: sync.map(|s| s.latest_height),
+    })
 }
 
 #[utoipa::path(get, path = "/v0/metrics", tag = "health",

@@ -112,6 +112,11 @@ impl Engine {
         &self.store
     }
 
+    /// seid's sync state, from its RPC.
+    pub async fn sync_info(&self, timeout: std::time::Duration) -> Result<crate::tasks::wait::SyncInfo, String> {
+        crate::tasks::wait::sync_info(&self.http, &self.settings.node_rpc, timeout).await
+    }
+
     pub(crate) fn settings_ref(&self) -> &Settings {
         &self.settings
     }

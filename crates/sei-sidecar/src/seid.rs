@@ -7,9 +7,21 @@ use nix::unistd::Pid;
 
 use crate::tasks::{TaskContext, TaskError};
 
+/// seid's pid: from `pid_file` when one is set (and the process is alive), else the
+/// process found by name ([`find_by_name`]).
+pub fn find(pid_file: Option<&std::path::Path>) -> Option<i32> {
+    match pid_file {
+        Some(path) => {
+            let pid: i32 = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
+            (pid > 0 && alive(pid)).then_some(pid)
+        }
+        None => find_by_name(),
+    }
+}
+
 /// The first process whose argv[0] is `seid` or ends with `/seid`, other than the
 /// sidecar's own children (a `seid export` it runs is not the node).
-pub fn find() -> Option<i32> {
+pub fn find_by_name() -> Option<i32> {
     let entries = std::fs::read_dir("/proc").ok()?;
     let me = std::process::id().to_string();
     for entry in entries.flatten() {
@@ -35,8 +47,8 @@ pub fn find() -> Option<i32> {
 
 /// Sends `signal` to the running seid, if there is one; returns its pid. Without a seid
 /// there is nobody to tell: it reads the files when it starts.
-pub fn notify(signal: Signal) -> Result<Option<i32>, String> {
-    let Some(pid) = find() else { return Ok(None) };
+pub fn notify(signal: Signal, pid_file: Option<&std::path::Path>) -> Result<Option<i32>, String> {
+    let Some(pid) = find(pid_file) else { return Ok(None) };
     match kill(Pid::from_raw(pid), signal) {
         Ok(()) => Ok(Some(pid)),
         Err(nix::errno::Errno::ESRCH) => Ok(None),
@@ -50,7 +62,8 @@ fn alive(pid: i32) -> bool {
 
 /// SIGTERM, then SIGKILL after 30 s. A process that is already gone counts as stopped.
 pub async fn terminate(ctx: &TaskContext) -> Result<(), TaskError> {
-    let pid = find().ok_or_else(|| ctx.err("SIGTERM_SEID", "no seid process found (is shareProcessNamespace on?)"))?;
+    let pid = find(ctx.settings.seid_pid_file.as_deref())
+        .ok_or_else(|| ctx.err("SIGTERM_SEID", "no seid process found (is shareProcessNamespace on?)"))?;
     match kill(Pid::from_raw(pid), Signal::SIGTERM) {
         Ok(()) => {}
         Err(nix::errno::Errno::ESRCH) => return Ok(()), // already gone

@@ -29,6 +29,10 @@ pub struct Settings {
     /// What `config-reload` sends a running seid so that it re-reads its config
     /// (`SEI_RELOAD_SIGNAL`, default SIGHUP); `None` when set to `none`.
     pub reload_signal: Option<nix::sys::signal::Signal>,
+    /// A file holding seid's pid (`SEI_SEID_PID_FILE`), for hosts where seid cannot be
+    /// found by name because other pods' processes are visible too (the local simulated
+    /// cluster). Unset: seid is the process named `seid` in the pod.
+    pub seid_pid_file: Option<PathBuf>,
 }
 
 /// `SIGHUP` unless set: a name with or without `SIG` (`HUP`, `SIGUSR1`), or `none`.
@@ -133,6 +137,7 @@ impl Settings {
             },
             history: 1000,
             reload_signal: reload_signal(get("SEI_RELOAD_SIGNAL"))?,
+            seid_pid_file: get("SEI_SEID_PID_FILE").filter(|v| !v.is_empty()).map(PathBuf::from),
         })
     }
 }

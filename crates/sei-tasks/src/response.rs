@@ -134,10 +134,19 @@ pub enum NodeStatus {
     Ready,
 }
 
-/// `GET /v0/status`.
+/// `GET /v0/status`. The reference answers `status` alone; the other two fields are
+/// additions (omitted when seid's RPC does not answer), so that a caller can tell a node
+/// that is ready from one that has also caught up with its chain.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct StatusResponse {
     pub status: NodeStatus,
+    /// seid's `sync_info.catching_up`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catching_up: Option<bool>,
+    /// seid's `sync_info.latest_block_height`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_block_height: Option<i64>,
 }
 
 /// `GET /v0/node-id`: the node's CometBFT ID (40 hex digits).

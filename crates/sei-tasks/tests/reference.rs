@@ -96,7 +96,15 @@ fn typed_responses_encode_to_the_reference_shapes() {
     let mut keys = keys;
     keys.sort_unstable();
     assert_eq!(keys, ["id", "run", "status", "submittedAt", "type"]);
-    assert_eq!(serde_json::to_value(StatusResponse { status: NodeStatus::Ready }).unwrap(), json!({"status": "Ready"}));
+    assert_eq!(
+        serde_json::to_value(StatusResponse {
+            status: NodeStatus::Ready,
+            catching_up: None,
+            latest_block_height: None
+        })
+        .unwrap(),
+        json!({"status": "Ready"})
+    );
     assert_eq!(serde_json::to_value(ErrorResponse::new("task not found")).unwrap(), json!({"error": "task not found"}));
     assert_eq!(serde_json::to_value(SubmitResponse { id: "x".into() }).unwrap(), json!({"id": "x"}));
     assert_eq!(serde_json::to_value(NodeIdResponse { node_id: "ab".into() }).unwrap(), json!({"nodeId": "ab"}));

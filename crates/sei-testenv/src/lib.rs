@@ -33,6 +33,6 @@ pub use peer_network::PeerNetwork;
 pub use pod_runner::PodRunner;
 pub use process::{Process, pid_alive, send_signal};
 pub use s3_server::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server};
-pub use seid_sim::{SeidSimulator, block_hash};
+pub use seid_sim::{BLOCK_TIME, CATCH_UP, LiveChain, SeidSimulator, block_hash};
 
 pub use manifests::apply_manifests;

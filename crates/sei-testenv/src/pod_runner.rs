@@ -1,9 +1,10 @@
 //! The local pod runner: pods run no containers on the simulated cluster, so this runs the
 //! sidecar of every pod that has one as a local `seictl serve` process, with the pod's
 //! own command, arguments and environment, and publishes where each listens in the file
-//! the operator's `SEI_SIDECAR_ADDRESSES` setting names. Each pod's seid is a
-//! [`SeidSimulator`] that reports the pod's own node ID, reachable from the other sidecars
-//! by the pod's DNS names through the [`PeerNetwork`].
+//! the operator's `SEI_SIDECAR_ADDRESSES` setting names. Each pod's seid is a `seid-sim`
+//! process (a [`crate::SeidSimulator`] following the runner's live chain) that reports the
+//! pod's own node ID, reachable from the other sidecars by the pod's DNS names through the
+//! [`PeerNetwork`]; the sidecar finds it through a pid file and can stop it with SIGTERM.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ use kube::{Api, Client, ResourceExt};
 use crate::Error;
 use crate::peer_network::{PeerNetwork, pod_dns_names};
 use crate::process::Process;
-use crate::seid_sim::SeidSimulator;
+use crate::seid_sim::LiveChain;
 
 const SIDECAR: &str = "sei-sidecar";
 /// Where the pod mounts the data volume, standing for the local home.
@@ -27,7 +28,7 @@ const POD_HOME: &str = "/sei";
 
 struct Running {
     _process: Process,
-    _seid: SeidSimulator,
+    _seid: Process,
     dns_names: Vec<String>,
     /// `namespace/node`.
     key: String,
@@ -36,7 +37,10 @@ struct Running {
 
 /// Stops every sidecar when dropped.
 pub struct PodRunner {
+    shared: Arc<Shared>,
     pub address_file: PathBuf,
+    /// The chain every simulated seid follows (it started with the runner).
+    pub chain: LiveChain,
     task: tokio::task::JoinHandle<()>,
     running: Arc<Mutex<HashMap<String, Running>>>,
 }
@@ -44,6 +48,11 @@ pub struct PodRunner {
 struct Shared {
     client: Client,
     seictl: PathBuf,
+    /// `seid-sim`, built beside `seictl`.
+    seid_sim: PathBuf,
+    chain: LiveChain,
+    /// How long a pod's seid takes to catch up with the chain (milliseconds).
+    catch_up_ms: std::sync::atomic::AtomicU64,
     dir: PathBuf,
     extra_env: Vec<(String, String)>,
     address_file: PathBuf,
@@ -52,6 +61,18 @@ struct Shared {
     /// Pods (by UID) being started: the watch and a retry may both start a pod, and two
     /// sidecars must never share a home.
     starting: Mutex<std::collections::HashSet<String>>,
+}
+
+/// Waits until the simulated seid accepts connections (it binds at once; a few ms).
+async fn wait_listening(port: u16, log: &Path) -> Result<(), Error> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        if tokio::time::Instant::now() > deadline {
+            return Err(Error::Setup(format!("seid-sim did not listen on port {port}; see {}", log.display())));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Ok(())
 }
 
 fn free_port() -> u16 {
@@ -122,7 +143,19 @@ impl Shared {
             std::fs::write(&token_file, token).map_err(|e| Error::io(&token_file, e))?;
         }
         self.place_secret_mounts(pod, &home).await?;
-        let seid = SeidSimulator::for_home(&home).await.map_err(|e| Error::io(&home, e))?;
+        let seid_port = free_port();
+        let pid_file = pod_dir.join("seid.pid");
+        let _ = std::fs::remove_file(&pid_file);
+        let mut seid_cmd = Command::new(&self.seid_sim);
+        seid_cmd
+            .arg("--home")
+            .arg(&home)
+            .args(["--port", &seid_port.to_string(), "--chain-epoch-ms", &self.chain.epoch_ms.to_string()])
+            .args(["--catch-up-ms", &self.catch_up_ms.load(std::sync::atomic::Ordering::SeqCst).to_string()])
+            .arg("--pid-file")
+            .arg(&pid_file);
+        let seid = Process::spawn(&format!("seid-{node}"), seid_cmd, &pod_dir.join("seid.log"))?;
+        wait_listening(seid_port, &pod_dir.join("seid.log")).await?;
         let hostname = spec.hostname.clone().unwrap_or_else(|| pod.name_any());
         let dns_names = pod_dns_names(&hostname, spec.subdomain.as_deref().unwrap_or(&node), &ns);
         let port = free_port();
@@ -138,12 +171,13 @@ impl Shared {
             .env("SEI_SIDECAR_BIND", "127.0.0.1")
             .env("SEI_SIDECAR_TOKEN_FILE", &token_file)
             .env("SEI_LOG_FORMAT", "text")
-            .env("SEI_NODE_RPC", seid.url())
+            .env("SEI_NODE_RPC", format!("http://127.0.0.1:{seid_port}"))
+            .env("SEI_SEID_PID_FILE", &pid_file)
             .env("HTTP_PROXY", self.network.url())
             .env("NO_PROXY", "127.0.0.1,localhost");
         cmd.envs(self.extra_env.iter().cloned());
         let process = Process::spawn(&format!("sidecar-{node}"), cmd, &pod_dir.join("sidecar.log"))?;
-        self.network.add(&dns_names, seid.port);
+        self.network.add(&dns_names, seid_port);
         let key = format!("{ns}/{node}");
         let url = format!("http://127.0.0.1:{port}");
         self.running
@@ -209,7 +243,8 @@ impl Shared {
 
 impl PodRunner {
     /// Watches pods in `namespace` and runs their sidecars with `seictl` (the binary built
-    /// from this workspace), each beside its own seid simulator. `extra_env` is added to
+    /// from this workspace), each beside its own `seid-sim` process (built beside `seictl`).
+    /// `extra_env` is added to
     /// every sidecar last, so it may override what the runner sets. State lives under `dir`.
     pub async fn start(
         client: Client,
@@ -223,9 +258,20 @@ impl PodRunner {
         std::fs::write(&address_file, "{}").map_err(|e| Error::io(&address_file, e))?;
         let running = Arc::new(Mutex::new(HashMap::new()));
         let network = PeerNetwork::start().await.map_err(|e| Error::io(dir, e))?;
+        let seid_sim = seictl.with_file_name("seid-sim");
+        if !seid_sim.exists() {
+            return Err(Error::Setup(format!(
+                "{} not found: build it beside seictl (cargo build -p sei-testenv --bin seid-sim)",
+                seid_sim.display()
+            )));
+        }
+        let chain = LiveChain::starting_now();
         let shared = Arc::new(Shared {
             client: client.clone(),
             seictl,
+            seid_sim,
+            chain,
+            catch_up_ms: (crate::seid_sim::CATCH_UP.as_millis() as u64).into(),
             dir: dir.to_path_buf(),
             extra_env,
             address_file: address_file.clone(),
@@ -233,6 +279,7 @@ impl PodRunner {
             network,
             starting: Mutex::default(),
         });
+        let shared_handle = shared.clone();
         let pods: Api<Pod> = Api::namespaced(client, namespace);
         let task = tokio::spawn(async move {
             let mut events = watcher(pods, watcher::Config::default()).default_backoff().boxed();
@@ -275,7 +322,12 @@ impl PodRunner {
                 }
             }
         });
-        Ok(PodRunner { address_file, task, running })
+        Ok(PodRunner { shared: shared_handle, address_file, chain, task, running })
+    }
+
+    /// How long the seid of a pod started from now on takes to catch up with the chain.
+    pub fn set_catch_up(&self, catch_up: std::time::Duration) {
+        self.shared.catch_up_ms.store(catch_up.as_millis() as u64, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Node keys (`namespace/name`) with a running sidecar.

@@ -1,11 +1,18 @@
-//! A stand-in for seid's CometBFT RPC, for tests only: `/status` with a settable height
-//! and `catching_up` flag, and `/net_info`. It answers in seid's flat format, or wrapped
-//! in a JSON-RPC envelope like upstream CometBFT when asked. It also accepts proxy-style
+//! A stand-in for seid's CometBFT RPC, for tests only: `/status`, `/net_info`, `/block`
+//! and `/block_results`. It answers in seid's flat format, or wrapped in a JSON-RPC
+//! envelope like upstream CometBFT when asked. It also accepts proxy-style
 //! (absolute-form) request lines, so it can stand behind [`crate::PeerNetwork`].
+//!
+//! Its height is either set by the test, or follows a live chain ([`LiveChain`]): the
+//! chain's tip advances one block per [`BLOCK_TIME`] from the chain's epoch, and a node
+//! that joins catches up with it over [`CATCH_UP`] (reporting `catching_up` meanwhile).
+//! Run as its own process (`seid-sim`), it stops when sent SIGTERM, as seid does, and
+//! notes the height it stopped at.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sei_sidecar::keys;
 use serde_json::json;
@@ -19,9 +26,56 @@ pub struct SeidSimulator {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// One block per this long on a live chain.
+pub const BLOCK_TIME: Duration = Duration::from_millis(200);
+/// How long a node joining a live chain takes to reach its tip.
+pub const CATCH_UP: Duration = Duration::from_secs(3);
+
+/// A chain whose tip moves with the wall clock, shared by every simulator (and process)
+/// given the same epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiveChain {
+    /// When the chain was at height 0, in milliseconds since the Unix epoch.
+    pub epoch_ms: u64,
+}
+
+impl LiveChain {
+    /// A chain starting now.
+    pub fn starting_now() -> LiveChain {
+        LiveChain { epoch_ms: SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64 }
+    }
+
+    /// The chain's tip now.
+    pub fn tip(&self) -> i64 {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+        (now.saturating_sub(self.epoch_ms) / BLOCK_TIME.as_millis() as u64) as i64 + 1
+    }
+}
+
+struct Live {
+    chain: LiveChain,
+    joined: Instant,
+    catch_up: Duration,
+}
+
+impl Live {
+    /// The node's height and whether it is still catching up.
+    fn height(&self) -> (i64, bool) {
+        let tip = self.chain.tip();
+        let elapsed = self.joined.elapsed();
+        if elapsed >= self.catch_up {
+            return (tip, false);
+        }
+        let synced = (tip as f64 * elapsed.as_secs_f64() / self.catch_up.as_secs_f64()) as i64;
+        (synced.max(1), true)
+    }
+}
+
 struct State {
     requests: AtomicI64,
     height: AtomicI64,
+    /// Following a live chain (until a test sets a height).
+    live: std::sync::Mutex<Option<Live>>,
     /// From this height on, blocks get another app hash and transactions another gas use.
     diverge_from: AtomicI64,
     catching_up: AtomicBool,
@@ -82,21 +136,27 @@ fn place_new(path: &std::path::Path, text: &str) -> Result<bool, String> {
 impl SeidSimulator {
     /// Listens on a free loopback port and reports `node_id`.
     pub async fn start(node_id: &str) -> std::io::Result<SeidSimulator> {
-        Self::start_with(NodeId::Fixed(node_id.to_string())).await
+        Self::start_with(NodeId::Fixed(node_id.to_string()), 0).await
     }
 
     /// Plays the seid of the node whose home is `home`: it reports the node ID of the
     /// node key the sidecar placed there.
     pub async fn for_home(home: &std::path::Path) -> std::io::Result<SeidSimulator> {
-        Self::start_with(NodeId::KeyFile(home.join("config").join("node_key.json"))).await
+        Self::for_home_on(home, 0).await
     }
 
-    async fn start_with(node_id: NodeId) -> std::io::Result<SeidSimulator> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// [`for_home`](SeidSimulator::for_home) on loopback port `port` (0: a free one).
+    pub async fn for_home_on(home: &std::path::Path, port: u16) -> std::io::Result<SeidSimulator> {
+        Self::start_with(NodeId::KeyFile(home.join("config").join("node_key.json")), port).await
+    }
+
+    async fn start_with(node_id: NodeId, port: u16) -> std::io::Result<SeidSimulator> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let port = listener.local_addr()?.port();
         let state = Arc::new(State {
             requests: AtomicI64::new(0),
             height: AtomicI64::new(1),
+            live: std::sync::Mutex::new(None),
             diverge_from: AtomicI64::new(i64::MAX),
             catching_up: AtomicBool::new(false),
             jsonrpc: AtomicBool::new(false),
@@ -128,12 +188,35 @@ impl SeidSimulator {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Fixes the height (and stops following a live chain).
     pub fn set_height(&self, height: i64) {
+        *self.state.live.lock().unwrap_or_else(|p| p.into_inner()) = None;
         self.state.height.store(height, Ordering::SeqCst);
     }
 
+    /// Fixes the `catching_up` flag (and stops following a live chain).
     pub fn set_catching_up(&self, catching_up: bool) {
+        let mut live = self.state.live.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(l) = live.take() {
+            self.state.height.store(l.height().0, Ordering::SeqCst);
+        }
         self.state.catching_up.store(catching_up, Ordering::SeqCst);
+    }
+
+    /// Joins `chain` now: catches up with its tip over [`CATCH_UP`], then follows it.
+    pub fn follow(&self, chain: LiveChain) {
+        self.follow_catching_up_for(chain, CATCH_UP);
+    }
+
+    /// [`follow`](SeidSimulator::follow), taking `catch_up` to reach the tip.
+    pub fn follow_catching_up_for(&self, chain: LiveChain, catch_up: Duration) {
+        let live = Live { chain, joined: Instant::now(), catch_up: catch_up.max(Duration::from_millis(1)) };
+        *self.state.live.lock().unwrap_or_else(|p| p.into_inner()) = Some(live);
+    }
+
+    /// The height and `catching_up` flag `/status` reports now.
+    pub fn sync_info(&self) -> (i64, bool) {
+        self.state.sync_info()
     }
 
     /// Requests answered so far.
@@ -153,15 +236,23 @@ impl SeidSimulator {
 }
 
 impl State {
+    fn sync_info(&self) -> (i64, bool) {
+        match self.live.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            Some(live) => live.height(),
+            None => (self.height.load(Ordering::SeqCst), self.catching_up.load(Ordering::SeqCst)),
+        }
+    }
+
     fn requested_height(&self, path: &str) -> i64 {
         path.split_once("height=")
             .and_then(|(_, h)| h.split('&').next())
             .and_then(|h| h.parse().ok())
-            .unwrap_or_else(|| self.height.load(Ordering::SeqCst))
+            .unwrap_or_else(|| self.sync_info().0)
     }
 
     fn answer(&self, path: &str) -> (&'static str, String) {
         self.requests.fetch_add(1, Ordering::SeqCst);
+        let (height, catching_up) = self.sync_info();
         let result = match path.split('?').next().unwrap_or(path) {
             "/status" => json!({
                 "node_info": {"id": match self.node_id.get() {
@@ -169,8 +260,8 @@ impl State {
                     Err(e) => return ("500 Internal Server Error", json!({"error": e}).to_string()),
                 }, "network": "sim-1"},
                 "sync_info": {
-                    "latest_block_height": self.height.load(Ordering::SeqCst).to_string(),
-                    "catching_up": self.catching_up.load(Ordering::SeqCst)
+                    "latest_block_height": height.to_string(),
+                    "catching_up": catching_up
                 }
             }),
             "/net_info" => json!({"listening": true, "n_peers": "0", "peers": []}),
@@ -237,6 +328,22 @@ mod tests {
         assert_eq!(origin_form("http://h:1/block?height=3"), "/block?height=3");
         assert_eq!(origin_form("http://h:1"), "/");
         assert_eq!(origin_form("/net_info"), "/net_info");
+    }
+
+    #[tokio::test]
+    async fn a_node_joining_a_live_chain_catches_up_then_follows_the_tip() {
+        // A chain 10 s old: 50 blocks.
+        let chain = LiveChain { epoch_ms: LiveChain::starting_now().epoch_ms - 10_000 };
+        let sim = SeidSimulator::start("id").await.unwrap();
+        sim.follow(chain);
+        let (early, catching_up) = sim.sync_info();
+        assert!(catching_up && early < chain.tip(), "{early} of {}", chain.tip());
+        tokio::time::sleep(CATCH_UP).await;
+        let (height, catching_up) = sim.sync_info();
+        assert!(!catching_up);
+        assert!((chain.tip() - height).abs() <= 1 && height >= 65, "{height}");
+        sim.set_height(7);
+        assert_eq!(sim.sync_info(), (7, false));
     }
 
     #[tokio::test]

@@ -1,7 +1,7 @@
 //! Stage 3: the children a deployment asks for exist, carry the template's kept fields,
 //! and no child above the replica count remains (§8.3).
 
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::api::{Api, DeleteParams, PostParams, Preconditions};
 use kube::runtime::events::{Event, EventType};
 use kube::{Resource, ResourceExt};
 use sei_api::{SeiNode, SeiNodeDeployment};
@@ -15,8 +15,8 @@ pub async fn converge(ctx: &Context, d: &SeiNodeDeployment, listed: &[SeiNode], 
     let api: Api<SeiNode> = Api::namespaced(ctx.client.clone(), &d.namespace().unwrap_or_default());
     let revision = group::revision_of(d, listed);
     for ordinal in 0..d.spec.replicas.max(0) {
-        let desired = group::child(d, ordinal, &revision);
-        let name = desired.name_any();
+        let name = group::name_for(d, listed, &revision, ordinal);
+        let desired = group::child_named(d, ordinal, &revision, &name);
         match listed.iter().find(|n| n.name_any() == name) {
             None => {
                 ctx.check_writing()?;
@@ -38,14 +38,49 @@ pub async fn converge(ctx: &Context, d: &SeiNodeDeployment, listed: &[SeiNode], 
         }
     }
     for gone in group::to_scale_down(d, listed) {
-        ctx.check_writing()?;
-        match api.delete(&gone.name_any(), &DeleteParams::default()).await {
-            Ok(_) => event(ctx, d, "SeiNodeDeleted", format!("Scaled down SeiNode {}", gone.name_any())).await,
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => return Err(e.into()),
+        if delete(ctx, gone).await? {
+            event(ctx, d, "SeiNodeDeleted", format!("Scaled down SeiNode {}", gone.name_any())).await;
         }
     }
     Ok(())
+}
+
+/// Deletes a child (this very object: a UID precondition) and remembers it until the
+/// cache shows it; false if it was gone already.
+pub async fn delete(ctx: &Context, node: &SeiNode) -> Result<bool, Error> {
+    let api: Api<SeiNode> = Api::namespaced(ctx.client.clone(), &node.namespace().unwrap_or_default());
+    let uid = node.uid().unwrap_or_default();
+    ctx.check_writing()?;
+    let dp = DeleteParams {
+        preconditions: Some(Preconditions { uid: node.uid(), resource_version: None }),
+        ..Default::default()
+    };
+    match api.delete(&node.name_any(), &dp).await {
+        Ok(_) => {
+            ctx.deleted_children.insert(&uid);
+            Ok(true)
+        }
+        // Gone, or a new node of that name (not this one).
+        Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {
+            ctx.deleted_children.insert(&uid);
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Deletes the children that do not carry the serving `revision`: what a failed or
+/// superseded roll-out leaves. Runs before the status that ends the roll-out is written,
+/// so a crash in between repeats it rather than forgetting it.
+pub async fn retire(ctx: &Context, d: &SeiNodeDeployment, revision: &str) -> Result<Vec<String>, Error> {
+    let listed = super::children_of(ctx, d);
+    let mut retired = Vec::new();
+    for node in group::not_of_revision(d, &listed, revision) {
+        if delete(ctx, node).await? {
+            retired.push(node.name_any());
+        }
+    }
+    Ok(retired)
 }
 
 /// A Normal event.

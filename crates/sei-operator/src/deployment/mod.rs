@@ -66,20 +66,13 @@ async fn stages(d: &Arc<SeiNodeDeployment>, ctx: &Arc<Context>) -> Result<Action
         return Ok(Action::requeue(std::time::Duration::from_millis(1)));
     }
     ctx.check_writing()?;
-    let service = group::internal_service(&d);
-    let services: Api<Service> = Api::namespaced(ctx.client.clone(), &d.namespace().unwrap_or_default());
-    let key = format!("{}/{}", d.namespace().unwrap_or_default(), service.name_any());
-    if !ctx.applied.current(&key, &service) {
-        let params = PatchParams::apply(names::MANAGER_DEPLOYMENT).force();
-        services.patch(&service.name_any(), &params, &Patch::Apply(&service)).await?;
-        ctx.applied.record(&key, &service);
-    }
+    let listed = children_of(&ctx, &d);
+    apply_internal_service(&ctx, &d, &group::revision_of(&d, &listed)).await?;
 
     let now = Time(Timestamp::now());
     let mut status = d.status.clone().unwrap_or_default();
     // Children are not touched while a plan runs: the plan owns them then.
     if !plans::plan_in_progress(&status) {
-        let listed = children_of(&ctx, &d);
         children::converge(&ctx, &d, &listed, plans::rolling(&d, &status)).await?;
     }
     let mut events = plans::Events::new();
@@ -94,6 +87,21 @@ async fn stages(d: &Arc<SeiNodeDeployment>, ctx: &Arc<Context>) -> Result<Action
     // Published once the status that records them is stored.
     plans::publish(&ctx, &d, events).await;
     Ok(action.unwrap_or(Action::requeue(STEADY)))
+}
+
+/// The internal Service, selecting the children of the serving `revision`; sent only
+/// when it differs from what was last applied (and every 10 minutes).
+pub async fn apply_internal_service(ctx: &Context, d: &SeiNodeDeployment, revision: &str) -> Result<(), Error> {
+    let service = group::internal_service(d, revision);
+    let services: Api<Service> = Api::namespaced(ctx.client.clone(), &d.namespace().unwrap_or_default());
+    let key = format!("{}/{}", d.namespace().unwrap_or_default(), service.name_any());
+    if !ctx.applied.current(&key, &service) {
+        ctx.check_writing()?;
+        let params = PatchParams::apply(names::MANAGER_DEPLOYMENT).force();
+        services.patch(&service.name_any(), &params, &Patch::Apply(&service)).await?;
+        ctx.applied.record(&key, &service);
+    }
+    Ok(())
 }
 
 /// Failed reconciles back off exponentially per deployment (a conflict is retried at
@@ -115,7 +123,7 @@ pub fn error_policy(d: Arc<SeiNodeDeployment>, error: &Error, ctx: Arc<Context>)
 
 /// The SeiNodes labelled as members of `d`, from the watch cache (no API request). A node
 /// whose deletion has completed (no finalizers left) is gone already.
-fn children_of(ctx: &Context, d: &SeiNodeDeployment) -> Vec<SeiNode> {
+pub(crate) fn children_of(ctx: &Context, d: &SeiNodeDeployment) -> Vec<SeiNode> {
     let (ns, name) = (d.namespace(), d.name_any());
     let Some(store) = ctx.children.get() else { return Vec::new() };
     store
@@ -124,6 +132,14 @@ fn children_of(ctx: &Context, d: &SeiNodeDeployment) -> Vec<SeiNode> {
         .filter(|n| n.metadata.namespace == ns && n.labels().get(names::LABEL_DEPLOYMENT) == Some(&name))
         .filter(|n| n.metadata.deletion_timestamp.is_none() || !n.finalizers().is_empty())
         .map(|n| (**n).clone())
+        .map(|mut n| {
+            // Deleted by this replica, and not shown as such yet: it is terminating.
+            if n.metadata.deletion_timestamp.is_none() && ctx.deleted_children.contains(&n.uid().unwrap_or_default()) {
+                n.metadata.deletion_timestamp =
+                    Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(Timestamp::now()));
+            }
+            n
+        })
         .collect()
 }
 

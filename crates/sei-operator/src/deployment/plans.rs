@@ -13,7 +13,9 @@ use sei_api::{SeiNodeDeployment, SeiNodeDeploymentStatus, TaskPlan};
 use sei_planner::executor::{self, Requeue};
 use sei_planner::group::genesis::{self, GENESIS_CEREMONY_COMPLETE, GENESIS_CEREMONY_NEEDED};
 use sei_planner::group::{self, Detected};
-use sei_planner::plan::{build_genesis_plan, build_in_place_plan};
+use sei_planner::plan::{
+    build_blue_green_plan, build_genesis_plan, build_hard_fork_plan, build_in_place_plan, entrant_names,
+};
 use sei_planner::status::{condition, remove_condition, set_condition};
 use sei_tasks::TaskType;
 
@@ -54,17 +56,22 @@ pub async fn advance(
 ) -> Result<Option<Action>, Error> {
     let generation = d.metadata.generation;
     let (plan_busy, rollout_busy) = (plan_in_progress(status), is_true(status, ROLLOUT_IN_PROGRESS));
-    if let Detected::Start { rollout, superseded } = group::detect(d, status, plan_busy, rollout_busy, now) {
-        let conditions = status.conditions.get_or_insert_with(Vec::new);
+    let serving = group::serving_revision(d, status.rollout.as_ref(), &super::children_of(ctx, d));
+    if let Detected::Start { rollout, superseded } = group::detect(d, status, plan_busy, rollout_busy, &serving, now) {
         if let Some(old) = superseded {
+            // What the dropped plan started and did not put into service goes first, before
+            // the status that forgets the plan is written.
+            let retired = super::children::retire(ctx, d, &serving).await?;
             status.plan = None;
-            remove_condition(conditions, PLAN_IN_PROGRESS);
+            remove_condition(status.conditions.get_or_insert_with(Vec::new), PLAN_IN_PROGRESS);
+            let also = if retired.is_empty() { String::new() } else { format!("; removed {}", retired.join(", ")) };
             events.push((
                 EventType::Normal,
                 "RolloutSuperseded",
-                format!("Spec changed during active rollout, replacing plan (old target: {old})"),
+                format!("Spec changed during active rollout, replacing plan (old target: {old}){also}"),
             ));
         }
+        let conditions = status.conditions.get_or_insert_with(Vec::new);
         let from = status.template_hash.clone().unwrap_or_default();
         let message = format!("templateHash changed from {from} to {}", rollout.target_hash);
         set_condition(conditions, ROLLOUT_IN_PROGRESS, "True", "TemplateChanged", &message, generation, now);
@@ -77,12 +84,30 @@ pub async fn advance(
     }
 
     if let Some(plan) = status.plan.as_mut().filter(|p| p.phase == PlanPhase::Active) {
-        let mut runner = GroupRunner { ctx, d };
+        let mut runner = GroupRunner::new(ctx, d);
         let step = executor::execute(plan, &mut runner, now.clone()).await;
         let phase = plan.phase;
+        if let (Some(revision), Some(rollout)) = (runner.switched_to.take(), status.rollout.as_mut()) {
+            rollout.incumbent_revision = Some(revision);
+        }
         match phase {
             PlanPhase::Complete => complete(ctx, d, status, events, now),
-            PlanPhase::Failed => fail(ctx, d, status, events, now),
+            PlanPhase::Failed => {
+                // A roll-out that brought up entrants and failed before traffic moved to
+                // them takes them away again.
+                if let Some(rollout) = status.rollout.as_ref().filter(|r| r.strategy != UpdateStrategyType::InPlace) {
+                    let serving = rollout.incumbent_revision.clone().unwrap_or_default();
+                    let retired = super::children::retire(ctx, d, &serving).await?;
+                    if !retired.is_empty() {
+                        events.push((
+                            EventType::Normal,
+                            "RolloutRolledBack",
+                            format!("Removed {}", retired.join(", ")),
+                        ));
+                    }
+                }
+                fail(ctx, d, status, events, now)
+            }
             _ => {}
         }
         if let Some(reason) = step.transient {
@@ -97,24 +122,39 @@ pub async fn advance(
     if status.rollout.is_none() {
         return ceremony(ctx, d, status, events, now);
     }
+    let incumbents = status.incumbent_nodes.clone().unwrap_or_default();
     let Some(rollout) = status.rollout.as_mut() else { return Ok(None) };
-    // The strategy the spec asks for now: a roll-out blocked on one not supported yet
-    // proceeds once the user picks another.
+    // The strategy the spec asks for now (it may have changed while a roll-out waited).
     rollout.strategy = d.spec.update_strategy.strategy_type;
-    let conditions = status.conditions.get_or_insert_with(Vec::new);
-    if rollout.strategy != UpdateStrategyType::InPlace {
-        let message = format!(
-            "the {:?} strategy is not supported by this operator yet; set spec.updateStrategy.type to InPlace to roll out, or revert the template",
-            rollout.strategy
-        );
-        if set_condition(conditions, ROLLOUT_IN_PROGRESS, "True", "StrategyNotSupported", &message, generation, now) {
-            events.push((EventType::Warning, "RolloutBlocked", message));
+    let incumbents = rollout.incumbent_nodes.clone().unwrap_or(incumbents);
+    let entrant_revision = rollout.entrant_revision.clone().unwrap_or_else(|| generation.unwrap_or(1).to_string());
+    let plan_id = uuid::Uuid::new_v4().to_string();
+    let plan = match rollout.strategy {
+        UpdateStrategyType::InPlace => build_in_place_plan(d, &incumbents, &plan_id),
+        UpdateStrategyType::BlueGreen => {
+            let entrants = entrant_names(d, entrant_revision.parse().unwrap_or(0));
+            rollout.entrant_nodes = Some(entrants.clone());
+            build_blue_green_plan(d, &incumbents, &entrant_revision, &entrants, &plan_id)
         }
-        return Ok(None);
-    }
-    let incumbents = rollout.incumbent_nodes.clone().or_else(|| status.incumbent_nodes.clone()).unwrap_or_default();
-    let plan = build_in_place_plan(d, &incumbents, &uuid::Uuid::new_v4().to_string());
-    set_condition(conditions, ROLLOUT_IN_PROGRESS, "True", "TemplateChanged", "InPlace rollout", generation, now);
+        UpdateStrategyType::HardFork => {
+            let halt = d.spec.update_strategy.hard_fork.as_ref().map_or(0, |h| h.halt_height);
+            if halt <= 0 {
+                // The CRD refuses this; an object stored before that rule still says why.
+                let message = "a HardFork roll-out needs spec.updateStrategy.hardFork.haltHeight > 0";
+                let conditions = status.conditions.get_or_insert_with(Vec::new);
+                if set_condition(conditions, ROLLOUT_IN_PROGRESS, "True", "StrategyInvalid", message, generation, now) {
+                    events.push((EventType::Warning, "RolloutBlocked", message.into()));
+                }
+                return Ok(None);
+            }
+            let entrants = entrant_names(d, entrant_revision.parse().unwrap_or(0));
+            rollout.entrant_nodes = Some(entrants.clone());
+            build_hard_fork_plan(d, &incumbents, &entrant_revision, &entrants, halt, &plan_id)
+        }
+    };
+    let message = format!("{:?} rollout", rollout.strategy);
+    let conditions = status.conditions.get_or_insert_with(Vec::new);
+    set_condition(conditions, ROLLOUT_IN_PROGRESS, "True", "TemplateChanged", &message, generation, now);
     Ok(Some(start(status, plan, events, generation, now)))
 }
 

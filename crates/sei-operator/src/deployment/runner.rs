@@ -13,8 +13,10 @@ use sei_api::{SeiNode, SeiNodeDeployment};
 use sei_planner::executor::{ExecError, TaskRunner, TaskState};
 use sei_planner::group::genesis;
 use sei_planner::names;
+use sei_planner::plan::sub_task_id;
 use sei_planner::plan::task;
-use sei_tasks::{StoredTask, TaskStatus, TaskType};
+use sei_tasks::params::{AwaitAction, AwaitCondition, AwaitConditionParams};
+use sei_tasks::{NodeStatus, StoredTask, Task, TaskRequest, TaskStatus, TaskType};
 use serde_json::json;
 
 use crate::context::Context;
@@ -25,7 +27,20 @@ use crate::sidecar::SidecarClient;
 pub struct GroupRunner<'a> {
     pub ctx: &'a Context,
     pub d: &'a SeiNodeDeployment,
+    /// Set by `switch-traffic`: the revision the internal Service now selects, for the
+    /// roll-out's status (written with the plan's progress).
+    pub switched_to: Option<String>,
 }
+
+impl<'a> GroupRunner<'a> {
+    pub fn new(ctx: &'a Context, d: &'a SeiNodeDeployment) -> Self {
+        GroupRunner { ctx, d, switched_to: None }
+    }
+}
+
+/// Sub-task kinds of the hard-fork tasks (their sidecar task IDs derive from them).
+const HALT_SIGNAL: &str = "halt-signal";
+const AWAIT_HEIGHT: &str = "await-height";
 
 fn node_names(task: &PlannedTask) -> Vec<String> {
     task.params
@@ -210,6 +225,137 @@ impl GroupRunner<'_> {
         Ok(())
     }
 
+    /// A node's sidecar client (its pod's address, its token).
+    async fn sidecar_of(&self, name: &str) -> Result<SidecarClient, ExecError> {
+        let node = self.cached(name).ok_or_else(|| ExecError::transient(format!("SeiNode {name} not found")))?;
+        let token = sidecar_token(self.ctx, &node).await.map_err(|e| ExecError::transient(e.to_string()))?;
+        let url = self.ctx.sidecar_url(&self.ns(), name, names::sidecar_url(&node));
+        Ok(SidecarClient::new(self.ctx.sidecar.clone(), url, Some(token)))
+    }
+
+    fn param_str(task: &PlannedTask, key: &str) -> String {
+        task.params.as_ref().and_then(|p| p[key].as_str()).unwrap_or_default().to_string()
+    }
+
+    fn param_i64(task: &PlannedTask, key: &str) -> i64 {
+        task.params.as_ref().and_then(|p| p[key].as_i64()).unwrap_or_default()
+    }
+
+    /// Creates the entrants that do not exist yet, from the template, at the entrant
+    /// revision (no ceremony block: entrants join a chain that exists).
+    async fn create_entrants(&self, task: &PlannedTask) -> Result<(), ExecError> {
+        let revision = Self::param_str(task, "entrantRevision");
+        if revision.is_empty() {
+            return Err(ExecError::terminal("create-entrant-nodes: entrantRevision is required"));
+        }
+        for (ordinal, name) in node_names(task).iter().enumerate() {
+            if self.cached(name).is_some() {
+                continue;
+            }
+            let mut node = sei_planner::group::child_named(self.d, ordinal as i32, &revision, name);
+            if let Some(v) = node.spec.validator.as_mut() {
+                v.genesis_ceremony = None;
+            }
+            self.writing()?;
+            match self.nodes().create(&PostParams::default(), &node).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 409 => {}
+                Err(e) => return Err(ExecError::transient(format!("creating entrant {name}: {e}"))),
+            }
+        }
+        Ok(())
+    }
+
+    /// Complete once every listed node's sidecar is ready and its seid has caught up.
+    async fn caught_up(&self, task: &PlannedTask) -> TaskState {
+        for name in node_names(task) {
+            let Ok(sidecar) = self.sidecar_of(&name).await else { return TaskState::Running };
+            match sidecar.status().await {
+                Ok(s) if s.status == NodeStatus::Ready && s.catching_up == Some(false) => {}
+                _ => return TaskState::Running,
+            }
+        }
+        TaskState::Complete
+    }
+
+    /// Moves the internal Service to the entrants' revision.
+    async fn switch_traffic(&mut self, task: &PlannedTask) -> Result<(), ExecError> {
+        let revision = Self::param_str(task, "entrantRevision");
+        if revision.is_empty() {
+            return Err(ExecError::terminal("switch-traffic: entrantRevision is required"));
+        }
+        super::apply_internal_service(self.ctx, self.d, &revision)
+            .await
+            .map_err(|e| ExecError::transient(format!("switching the internal Service: {e}")))?;
+        self.switched_to = Some(revision);
+        Ok(())
+    }
+
+    async fn teardown(&self, task: &PlannedTask) -> Result<(), ExecError> {
+        for name in node_names(task) {
+            let Some(node) = self.cached(&name) else { continue };
+            if node.metadata.deletion_timestamp.is_some() {
+                continue;
+            }
+            super::children::delete(self.ctx, &node)
+                .await
+                .map_err(|e| ExecError::transient(format!("deleting {name}: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// `await-condition` on a node's sidecar under the sub-task ID of `kind`.
+    async fn await_height(&self, task: &PlannedTask, node: &str, kind: &str, stop: bool) -> Result<(), String> {
+        let params = AwaitConditionParams {
+            condition: AwaitCondition::Height,
+            target_height: Self::param_i64(task, if stop { "haltHeight" } else { "targetHeight" }),
+            action: stop.then_some(AwaitAction::SigtermSeid),
+        };
+        let request = TaskRequest::new(sub_task_id(node, kind, &task.id), Task::AwaitCondition(params));
+        let sidecar = self.sidecar_of(node).await.map_err(|e| e.message)?;
+        sidecar.submit(&request).await.map_err(|e| e.to_string())
+    }
+
+    /// Tells each incumbent to stop seid at the halt height. Best effort, as in the
+    /// reference: a node that cannot be told is logged and left to its teardown.
+    async fn halt_signal(&self, task: &PlannedTask) {
+        for name in node_names(task) {
+            if let Err(e) = self.await_height(task, &name, HALT_SIGNAL, true).await {
+                tracing::warn!(deployment = %self.d.name_any(), node = %name, error = %e, "cannot submit the halt signal");
+            }
+        }
+    }
+
+    /// Submits the height wait to every entrant, once per attempt (a re-post would run a
+    /// failed one again).
+    async fn submit_height_waits(&self, task: &PlannedTask) -> Result<(), ExecError> {
+        for name in node_names(task) {
+            self.await_height(task, &name, AWAIT_HEIGHT, false).await.map_err(ExecError::transient)?;
+        }
+        Ok(())
+    }
+
+    async fn at_height(&self, task: &PlannedTask) -> TaskState {
+        for name in node_names(task) {
+            let id = sub_task_id(&name, AWAIT_HEIGHT, &task.id);
+            let Ok(sidecar) = self.sidecar_of(&name).await else { return TaskState::Running };
+            match sidecar.task(&id).await {
+                Ok(Some(r)) if r.status == TaskStatus::Completed => {}
+                Ok(Some(r)) if r.status == TaskStatus::Failed => {
+                    let why = r.failure().unwrap_or_default();
+                    return TaskState::Failed(format!("await-height failed on {name}: {why}"));
+                }
+                Ok(None) => {
+                    // Lost (a new pod without its store): post it again.
+                    let _ = self.await_height(task, &name, AWAIT_HEIGHT, false).await;
+                    return TaskState::Running;
+                }
+                _ => return TaskState::Running,
+            }
+        }
+        TaskState::Complete
+    }
+
     /// Complete once `expected` of the listed nodes run; fails when one of them failed.
     fn nodes_running(&self, task: &PlannedTask) -> TaskState {
         let expected = task.params.as_ref().and_then(|p| p["expected"].as_u64()).unwrap_or(0);
@@ -239,7 +385,16 @@ impl TaskRunner for GroupRunner<'_> {
         match t.task_type.as_str() {
             task::UPDATE_NODE_SPECS => self.update_node_specs(t).await,
             task::COLLECT_AND_SET_PEERS => self.collect_and_set_peers(t).await,
-            task::AWAIT_SPEC_UPDATE | task::AWAIT_NODES_RUNNING => Ok(()),
+            task::CREATE_ENTRANT_NODES => self.create_entrants(t).await,
+            task::SWITCH_TRAFFIC => self.switch_traffic(t).await,
+            task::TEARDOWN_NODES => self.teardown(t).await,
+            task::SUBMIT_HALT_SIGNAL => {
+                self.halt_signal(t).await;
+                Ok(())
+            }
+            task::AWAIT_NODES_AT_HEIGHT if t.submitted_at.is_none() => self.submit_height_waits(t).await,
+            task::AWAIT_SPEC_UPDATE | task::AWAIT_NODES_RUNNING | task::AWAIT_NODES_CAUGHT_UP => Ok(()),
+            task::AWAIT_NODES_AT_HEIGHT => Ok(()),
             other => Err(ExecError::terminal(format!("task type {other:?} is not supported in a group plan yet"))),
         }
     }
@@ -251,6 +406,8 @@ impl TaskRunner for GroupRunner<'_> {
         match t.task_type.as_str() {
             task::AWAIT_SPEC_UPDATE => self.specs_rolled_out(t).await,
             task::AWAIT_NODES_RUNNING => self.nodes_running(t),
+            task::AWAIT_NODES_CAUGHT_UP => self.caught_up(t).await,
+            task::AWAIT_NODES_AT_HEIGHT => self.at_height(t).await,
             _ => TaskState::Complete,
         }
     }

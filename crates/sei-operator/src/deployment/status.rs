@@ -25,7 +25,13 @@ pub async fn flush(
     now: &Time,
 ) -> Result<SeiNodeDeploymentStatus, Error> {
     let original = d.status.clone().unwrap_or_default();
-    let listed: Vec<_> = children_of(ctx, d).into_iter().filter(|n| group::controlled_by(n, d)).collect();
+    // The serving fleet: during a blue-green or hard-fork roll-out the entrants are not
+    // counted until traffic moves to them (they are in `status.rollout.entrantNodes`).
+    let children = children_of(ctx, d);
+    let revision = group::serving_revision(d, status.rollout.as_ref(), &children);
+    let mut listed: Vec<_> = group::of_revision(d, &children, &revision).into_iter().cloned().collect();
+    // By ordinal: the cache's order is arbitrary, and a status must not change with it.
+    listed.sort_by_key(|n| (group::ordinal_of(n), n.name_any()));
     let fleet = FleetView { children: &listed, replicas: d.spec.replicas };
     let now = now.clone();
     let generation = d.metadata.generation;

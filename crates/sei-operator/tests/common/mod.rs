@@ -12,17 +12,18 @@ use sei_api::SeiNode;
 use sei_testenv::{ControlPlane, Options, apply_manifests};
 use serde_json::json;
 
-/// The workspace's `seictl`, built if `cargo test` has not built it yet.
+/// The workspace's `seictl` (with the pod runner's `seid-sim` beside it), built if
+/// `cargo test` has not built them yet.
 pub fn seictl() -> PathBuf {
     let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
     let bin = root.join("target/debug/seictl");
-    if !bin.exists() {
+    if !bin.exists() || !bin.with_file_name("seid-sim").exists() {
         let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "seictl"])
+            .args(["build", "-q", "-p", "seictl", "-p", "sei-testenv", "--bin", "seictl", "--bin", "seid-sim"])
             .current_dir(&root)
             .status()
             .unwrap();
-        assert!(status.success(), "building seictl");
+        assert!(status.success(), "building seictl and seid-sim");
     }
     bin
 }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::{Resource, ResourceExt};
+use sei_api::deployment::RolloutStatus;
 use sei_api::node::GenesisCeremonyNodeConfig;
 use sei_api::{SeiNode, SeiNodeDeployment};
 
@@ -23,6 +24,47 @@ pub const DEFAULT_ACCOUNT_BALANCE: &str =
 
 pub fn child_name(deployment: &str, ordinal: i32) -> String {
     format!("{deployment}-{ordinal}")
+}
+
+/// The name of a `BlueGreen` or `HardFork` entrant: `<deployment>-g<generation>-<i>`.
+pub fn entrant_name(deployment: &str, generation: i64, ordinal: i32) -> String {
+    format!("{deployment}-g{generation}-{ordinal}")
+}
+
+fn terminating(node: &SeiNode) -> bool {
+    node.metadata.deletion_timestamp.is_some()
+}
+
+fn revision_label(node: &SeiNode) -> Option<&str> {
+    node.labels().get(LABEL_REVISION).map(String::as_str)
+}
+
+/// The children of `d` that carry `revision` (the serving ones), not being deleted.
+pub fn of_revision<'a>(d: &SeiNodeDeployment, children: &'a [SeiNode], revision: &str) -> Vec<&'a SeiNode> {
+    children.iter().filter(|n| controlled_by(n, d) && !terminating(n) && revision_label(n) == Some(revision)).collect()
+}
+
+/// The name of ordinal `ordinal` of the fleet at `revision`: the child that has it, else
+/// a name in the form the revision's children have (a fleet made by a blue-green roll-out
+/// keeps the entrants' `-g<generation>-` form), else `<deployment>-<ordinal>`.
+pub fn name_for(d: &SeiNodeDeployment, children: &[SeiNode], revision: &str, ordinal: i32) -> String {
+    let name = d.name_any();
+    let fleet = of_revision(d, children, revision);
+    if let Some(n) = fleet.iter().find(|n| ordinal_of(n) == Some(ordinal)) {
+        return n.name_any();
+    }
+    let prefix = format!("{name}-g{revision}-");
+    if fleet.iter().any(|n| n.name_any().starts_with(&prefix)) {
+        return format!("{prefix}{ordinal}");
+    }
+    child_name(&name, ordinal)
+}
+
+/// The children of `d` that do not carry `revision` and are not being deleted: what a
+/// failed or superseded roll-out leaves (entrants that never served, or incumbents that
+/// no longer do).
+pub fn not_of_revision<'a>(d: &SeiNodeDeployment, children: &'a [SeiNode], revision: &str) -> Vec<&'a SeiNode> {
+    children.iter().filter(|n| controlled_by(n, d) && !terminating(n) && revision_label(n) != Some(revision)).collect()
 }
 
 /// The ordinal label of a child, read leniently as a leading integer (as the reference).
@@ -64,8 +106,14 @@ fn parse_keys(value: &str) -> (BTreeSet<String>, BTreeSet<String>) {
     (labels, annotations)
 }
 
-/// The child SeiNode of ordinal `ordinal`, carrying revision `revision`.
+/// The child SeiNode of ordinal `ordinal`, carrying revision `revision`, named
+/// `<deployment>-<ordinal>`.
 pub fn child(d: &SeiNodeDeployment, ordinal: i32, revision: &str) -> SeiNode {
+    child_named(d, ordinal, revision, &child_name(&d.name_any(), ordinal))
+}
+
+/// [`child`] under another name (an entrant's, or a blue-green fleet's).
+pub fn child_named(d: &SeiNodeDeployment, ordinal: i32, revision: &str, node_name: &str) -> SeiNode {
     let name = d.name_any();
     let (template_labels, template_annotations) = template_keys(d);
     let mut labels = template_labels.clone();
@@ -100,7 +148,7 @@ pub fn child(d: &SeiNodeDeployment, ordinal: i32, revision: &str) -> SeiNode {
     }
     SeiNode {
         metadata: ObjectMeta {
-            name: Some(child_name(&name, ordinal)),
+            name: Some(node_name.to_string()),
             namespace: d.namespace(),
             labels: Some(labels),
             annotations: Some(annotations),
@@ -113,18 +161,31 @@ pub fn child(d: &SeiNodeDeployment, ordinal: i32, revision: &str) -> SeiNode {
 }
 
 /// The revision children carry: during a roll-out the incumbents', else the one the
-/// running children already carry (lowest ordinal first), else the deployment's
+/// running children already carry (lowest ordinal first, children being deleted aside:
+/// the incumbents a roll-out tore down), else the deployment's
 /// generation for a new fleet. The reference wrote the current generation on every
 /// reconcile, so every edit of the deployment (a replica count, say) relabelled all
 /// children and their pods drifted from the Services' selectors.
 pub fn revision_of(d: &SeiNodeDeployment, children: &[SeiNode]) -> String {
+    serving_revision(d, d.status.as_ref().and_then(|s| s.rollout.as_ref()), children)
+}
+
+/// [`revision_of`] with the roll-out a reconcile is working on (which may be newer than
+/// the stored one).
+pub fn serving_revision(d: &SeiNodeDeployment, rollout: Option<&RolloutStatus>, children: &[SeiNode]) -> String {
     let generation = d.metadata.generation.unwrap_or(1).to_string();
-    if let Some(rollout) = d.status.as_ref().and_then(|s| s.rollout.as_ref()) {
+    if let Some(rollout) = rollout {
         return rollout.incumbent_revision.clone().filter(|r| !r.is_empty()).unwrap_or(generation);
     }
-    let mut ours: Vec<(i32, &SeiNode)> =
-        children.iter().filter(|n| controlled_by(n, d)).filter_map(|n| ordinal_of(n).map(|o| (o, n))).collect();
-    ours.sort_by_key(|(o, _)| *o);
+    let mut ours: Vec<(i32, &SeiNode)> = children
+        .iter()
+        .filter(|n| controlled_by(n, d) && !terminating(n))
+        .filter_map(|n| ordinal_of(n).map(|o| (o, n)))
+        .collect();
+    // Lowest ordinal first; of two children of one ordinal (a roll-out's incumbent and
+    // entrant, right after it ended), the newer revision.
+    let newest = |n: &SeiNode| std::cmp::Reverse(revision_label(n).and_then(|r| r.parse::<i64>().ok()).unwrap_or(0));
+    ours.sort_by_key(|(o, n)| (*o, newest(n)));
     ours.iter().find_map(|(_, n)| n.labels().get(LABEL_REVISION).cloned()).unwrap_or(generation)
 }
 
@@ -174,7 +235,7 @@ pub fn converge(existing: &SeiNode, desired: &SeiNode, rolling: bool) -> Converg
 pub fn to_scale_down<'a>(d: &SeiNodeDeployment, children: &'a [SeiNode]) -> Vec<&'a SeiNode> {
     let mut gone: Vec<(i32, &SeiNode)> = children
         .iter()
-        .filter(|n| controlled_by(n, d))
+        .filter(|n| controlled_by(n, d) && !terminating(n))
         .filter_map(|n| ordinal_of(n).map(|o| (o, n)))
         .filter(|(o, _)| *o >= d.spec.replicas.max(0))
         .collect();

@@ -9,7 +9,10 @@ pub mod rollout;
 pub mod service;
 pub mod status;
 
-pub use children::{Convergence, child, child_name, controlled_by, converge, ordinal_of, revision_of, to_scale_down};
+pub use children::{
+    Convergence, child, child_name, child_named, controlled_by, converge, entrant_name, name_for, not_of_revision,
+    of_revision, ordinal_of, revision_of, serving_revision, to_scale_down,
+};
 pub use hash::template_hash;
 pub use rollout::{Detected, detect};
 pub use service::{internal_service, internal_service_name, internal_service_status};

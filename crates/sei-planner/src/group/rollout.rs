@@ -16,12 +16,16 @@ pub enum Detected {
 }
 
 /// `plan_in_progress`/`rollout_in_progress`: the `PlanInProgress`/`RolloutInProgress`
-/// conditions are True.
+/// conditions are True. `serving`: the revision the serving children carry
+/// ([`super::revision_of`]), which a new roll-out's incumbents keep (the reference took
+/// `observedGeneration`, which any edit such as a replica count moves away from the
+/// children's label).
 pub fn detect(
     d: &SeiNodeDeployment,
     status: &SeiNodeDeploymentStatus,
     plan_in_progress: bool,
     rollout_in_progress: bool,
+    serving: &str,
     now: &Time,
 ) -> Detected {
     let current = template_hash(&d.spec);
@@ -48,7 +52,7 @@ pub fn detect(
         .as_ref()
         .and_then(|r| r.incumbent_revision.clone())
         .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| status.observed_generation.unwrap_or(0).to_string());
+        .unwrap_or_else(|| serving.to_string());
     let rollout = RolloutStatus {
         strategy: d.spec.update_strategy.strategy_type,
         target_hash: current,
@@ -83,22 +87,25 @@ mod tests {
         let now = Time(Timestamp::now());
         let v1 = d("sei:1");
         let mut status = SeiNodeDeploymentStatus { observed_generation: Some(3), ..Default::default() };
-        assert_eq!(detect(&v1, &status, false, false, &now), Detected::Nothing, "no baseline yet");
+        assert_eq!(detect(&v1, &status, false, false, "1", &now), Detected::Nothing, "no baseline yet");
         status.template_hash = Some(template_hash(&v1.spec));
         status.incumbent_nodes = Some(vec!["rpc-0".into()]);
-        assert_eq!(detect(&v1, &status, false, false, &now), Detected::Nothing, "unchanged");
+        assert_eq!(detect(&v1, &status, false, false, "1", &now), Detected::Nothing, "unchanged");
         let v2 = d("sei:2");
-        assert_eq!(detect(&v2, &status, true, false, &now), Detected::Nothing, "a genesis plan goes first");
-        let Detected::Start { rollout, superseded } = detect(&v2, &status, false, false, &now) else { panic!() };
+        assert_eq!(detect(&v2, &status, true, false, "1", &now), Detected::Nothing, "a genesis plan goes first");
+        let Detected::Start { rollout, superseded } = detect(&v2, &status, false, false, "1", &now) else { panic!() };
         assert_eq!(superseded, None);
         assert_eq!(rollout.target_hash, template_hash(&v2.spec));
-        assert_eq!(rollout.incumbent_revision.as_deref(), Some("3"));
+        // What the children carry, not observedGeneration (3).
+        assert_eq!(rollout.incumbent_revision.as_deref(), Some("1"));
         assert_eq!(rollout.entrant_revision.as_deref(), Some("4"));
         assert_eq!(rollout.incumbent_nodes, Some(vec!["rpc-0".to_string()]));
         status.rollout = Some(*rollout);
-        assert_eq!(detect(&v2, &status, true, true, &now), Detected::Nothing, "already rolling out");
-        let Detected::Start { rollout, superseded } = detect(&d("sei:3"), &status, true, true, &now) else { panic!() };
+        assert_eq!(detect(&v2, &status, true, true, "1", &now), Detected::Nothing, "already rolling out");
+        let Detected::Start { rollout, superseded } = detect(&d("sei:3"), &status, true, true, "1", &now) else {
+            panic!()
+        };
         assert_eq!(superseded, Some(template_hash(&v2.spec)));
-        assert_eq!(rollout.incumbent_revision.as_deref(), Some("3"), "the incumbents are still the same");
+        assert_eq!(rollout.incumbent_revision.as_deref(), Some("1"), "the incumbents are still the same");
     }
 }

@@ -11,16 +11,21 @@ use sei_api::SeiNodeDeployment;
 use sei_api::deployment::{InternalServicePorts, InternalServiceStatus};
 
 use super::status::{EVM_HTTP_PORT, REST_PORT, RPC_PORT};
-use crate::names::{ANNOTATION_MANAGED_BY, LABEL_DEPLOYMENT};
+use crate::names::{ANNOTATION_MANAGED_BY, LABEL_DEPLOYMENT, LABEL_REVISION};
 
 pub fn internal_service_name(deployment: &str) -> String {
     format!("{deployment}-internal")
 }
 
-/// The internal Service; it selects every child of the deployment, whatever revision.
-pub fn internal_service(d: &SeiNodeDeployment) -> Service {
+/// The internal Service; it selects the children of the deployment that carry `revision`
+/// (the serving one). A blue-green or hard-fork roll-out moves traffic to its entrants
+/// by changing it (the reference selected every revision, so entrants took traffic as
+/// soon as they started, before they had caught up).
+pub fn internal_service(d: &SeiNodeDeployment, revision: &str) -> Service {
     let name = d.name_any();
     let membership = BTreeMap::from([(LABEL_DEPLOYMENT.to_string(), name.clone())]);
+    let mut selector = membership.clone();
+    selector.insert(LABEL_REVISION.into(), revision.into());
     let port = |port_name: &str, port: i32| ServicePort {
         name: Some(port_name.into()),
         port,
@@ -39,7 +44,7 @@ pub fn internal_service(d: &SeiNodeDeployment) -> Service {
         },
         spec: Some(ServiceSpec {
             type_: Some("ClusterIP".into()),
-            selector: Some(membership),
+            selector: Some(selector),
             publish_not_ready_addresses: Some(false),
             ports: Some(vec![port("rpc", RPC_PORT), port("evm-http", EVM_HTTP_PORT), port("rest", REST_PORT)]),
             ..Default::default()

@@ -8,8 +8,8 @@ use sei_tasks::stored::StoredAssembleGenesis;
 use serde_json::json;
 
 use super::node::{Builder, PlanError};
-use super::task::{AWAIT_NODES_RUNNING, AWAIT_SPEC_UPDATE, COLLECT_AND_SET_PEERS, UPDATE_NODE_SPECS};
-use crate::group::children::DEFAULT_ACCOUNT_BALANCE;
+use super::task::*;
+use crate::group::children::{DEFAULT_ACCOUNT_BALANCE, entrant_name};
 
 /// How often `assemble-and-upload-genesis` may fail before the ceremony plan fails (as
 /// the reference); the operator submits it only once every validator's gentx is uploaded,
@@ -23,6 +23,62 @@ pub fn build_in_place_plan(d: &SeiNodeDeployment, incumbents: &[String], plan_id
     let mut b = Builder::new(plan_id);
     b.push(UPDATE_NODE_SPECS, json!({"groupName": name, "namespace": ns, "nodeNames": incumbents}));
     b.push(AWAIT_SPEC_UPDATE, json!({"namespace": ns, "nodeNames": incumbents}));
+    b.finish_group()
+}
+
+/// The entrants of a roll-out to `generation`: one per replica.
+pub fn entrant_names(d: &SeiNodeDeployment, generation: i64) -> Vec<String> {
+    (0..d.spec.replicas.max(0)).map(|i| entrant_name(&d.name_any(), generation, i)).collect()
+}
+
+/// The start of both blue-green and hard-fork plans: the entrants are created and run.
+fn entrants_up(d: &SeiNodeDeployment, entrant_revision: &str, entrants: &[String], plan_id: &str) -> Builder {
+    let (name, ns) = (d.name_any(), d.namespace().unwrap_or_default());
+    let mut b = Builder::new(plan_id);
+    b.push(
+        CREATE_ENTRANT_NODES,
+        json!({"groupName": name, "namespace": ns, "entrantRevision": entrant_revision, "nodeNames": entrants}),
+    );
+    b.push(
+        AWAIT_NODES_RUNNING,
+        json!({"groupName": name, "namespace": ns, "expected": entrants.len(), "nodeNames": entrants}),
+    );
+    b
+}
+
+/// A `BlueGreen` roll-out: a second fleet at the new template, caught up with the chain
+/// before the internal Service moves to it; then the incumbents go.
+pub fn build_blue_green_plan(
+    d: &SeiNodeDeployment,
+    incumbents: &[String],
+    entrant_revision: &str,
+    entrants: &[String],
+    plan_id: &str,
+) -> TaskPlan {
+    let (name, ns) = (d.name_any(), d.namespace().unwrap_or_default());
+    let mut b = entrants_up(d, entrant_revision, entrants, plan_id);
+    b.push(AWAIT_NODES_CAUGHT_UP, json!({"namespace": ns, "nodeNames": entrants}));
+    b.push(SWITCH_TRAFFIC, json!({"groupName": name, "namespace": ns, "entrantRevision": entrant_revision}));
+    b.push(TEARDOWN_NODES, json!({"namespace": ns, "nodeNames": incumbents}));
+    b.finish_group()
+}
+
+/// A `HardFork` roll-out: entrants at the new template start; the incumbents stop at
+/// `halt_height`; once the entrants reach it, traffic moves to them and the incumbents go.
+pub fn build_hard_fork_plan(
+    d: &SeiNodeDeployment,
+    incumbents: &[String],
+    entrant_revision: &str,
+    entrants: &[String],
+    halt_height: i64,
+    plan_id: &str,
+) -> TaskPlan {
+    let (name, ns) = (d.name_any(), d.namespace().unwrap_or_default());
+    let mut b = entrants_up(d, entrant_revision, entrants, plan_id);
+    b.push(SUBMIT_HALT_SIGNAL, json!({"namespace": ns, "nodeNames": incumbents, "haltHeight": halt_height}));
+    b.push(AWAIT_NODES_AT_HEIGHT, json!({"namespace": ns, "nodeNames": entrants, "targetHeight": halt_height}));
+    b.push(SWITCH_TRAFFIC, json!({"groupName": name, "namespace": ns, "entrantRevision": entrant_revision}));
+    b.push(TEARDOWN_NODES, json!({"namespace": ns, "nodeNames": incumbents}));
     b.finish_group()
 }
 
@@ -93,6 +149,39 @@ mod tests {
         );
         // IDs are derived from the plan ID, so a retried write stores the same plan.
         assert_eq!(plan.tasks[0].id, build_in_place_plan(&d, &[], "p1").tasks[0].id);
+    }
+
+    #[test]
+    fn blue_green_and_hard_fork_plans_bring_entrants_up_before_the_switch_and_the_teardown() {
+        let d = deployment(json!({"replicas": 2, "updateStrategy": {"type": "BlueGreen"},
+                     "template": {"spec": {"chainId": "c", "image": "i", "fullNode": {}}}}));
+        let entrants = entrant_names(&d, 4);
+        assert_eq!(entrants, ["val-g4-0", "val-g4-1"]);
+        let incumbents = ["val-0".to_string(), "val-1".to_string()];
+        let bg = build_blue_green_plan(&d, &incumbents, "4", &entrants, "p");
+        assert_eq!(
+            super::super::task_types(&bg),
+            [CREATE_ENTRANT_NODES, AWAIT_NODES_RUNNING, AWAIT_NODES_CAUGHT_UP, SWITCH_TRAFFIC, TEARDOWN_NODES]
+        );
+        assert_eq!(bg.tasks[0].params.as_ref().unwrap()["entrantRevision"], "4");
+        assert_eq!(bg.tasks[4].params.as_ref().unwrap()["nodeNames"], json!(["val-0", "val-1"]));
+        let hf = build_hard_fork_plan(&d, &incumbents, "4", &entrants, 900, "p");
+        assert_eq!(
+            super::super::task_types(&hf),
+            [
+                CREATE_ENTRANT_NODES,
+                AWAIT_NODES_RUNNING,
+                SUBMIT_HALT_SIGNAL,
+                AWAIT_NODES_AT_HEIGHT,
+                SWITCH_TRAFFIC,
+                TEARDOWN_NODES
+            ]
+        );
+        assert_eq!(
+            hf.tasks[2].params.as_ref().unwrap(),
+            &json!({"namespace": "ns", "nodeNames": ["val-0", "val-1"], "haltHeight": 900})
+        );
+        assert_eq!(hf.tasks[3].params.as_ref().unwrap()["targetHeight"], 900);
     }
 
     fn genesis_deployment(accounts: serde_json::Value) -> SeiNodeDeployment {

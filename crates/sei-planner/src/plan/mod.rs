@@ -7,7 +7,10 @@ mod ids;
 mod intent;
 mod node;
 
-pub use group::{ASSEMBLE_MAX_RETRIES, build_genesis_plan, build_in_place_plan};
+pub use group::{
+    ASSEMBLE_MAX_RETRIES, build_blue_green_plan, build_genesis_plan, build_hard_fork_plan, build_in_place_plan,
+    entrant_names,
+};
 pub use ids::{TASK_NAMESPACE, sub_task_id, task_id};
 pub use intent::config_intent;
 pub use node::{PlanError, build_init_plan, build_running_plan, task_types, validate_mode};
@@ -30,4 +33,10 @@ pub mod task {
     pub const AWAIT_SPEC_UPDATE: &str = "await-spec-update";
     pub const COLLECT_AND_SET_PEERS: &str = "collect-and-set-peers";
     pub const AWAIT_NODES_RUNNING: &str = "await-nodes-running";
+    pub const CREATE_ENTRANT_NODES: &str = "create-entrant-nodes";
+    pub const AWAIT_NODES_CAUGHT_UP: &str = "await-nodes-caught-up";
+    pub const SWITCH_TRAFFIC: &str = "switch-traffic";
+    pub const TEARDOWN_NODES: &str = "teardown-nodes";
+    pub const SUBMIT_HALT_SIGNAL: &str = "submit-halt-signal";
+    pub const AWAIT_NODES_AT_HEIGHT: &str = "await-nodes-at-height";
 }

@@ -205,7 +205,9 @@ pub async fn reload(ctx: TaskContext, p: ConfigReloadParams) -> Result<(), TaskE
     // The reference never told seid (a TODO); the files alone change nothing until seid
     // re-reads them.
     if let Some(signal) = ctx.settings.reload_signal {
-        match crate::seid::notify(signal).map_err(|e| ctx.err("notify seid", e))? {
+        match crate::seid::notify(signal, ctx.settings.seid_pid_file.as_deref())
+            .map_err(|e| ctx.err("notify seid", e))?
+        {
             Some(pid) => tracing::info!(pid, %signal, "asked seid to re-read its config"),
             None => tracing::info!("seid is not running; it reads the new config when it starts"),
         }

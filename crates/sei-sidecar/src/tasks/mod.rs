@@ -9,7 +9,7 @@ mod peers;
 mod ready;
 mod results;
 mod snapshot;
-mod wait;
+pub(crate) mod wait;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

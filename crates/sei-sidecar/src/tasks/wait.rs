@@ -7,20 +7,33 @@ use serde_json::Value;
 
 use super::{TaskContext, TaskError};
 
-/// The latest block height from CometBFT `/status` (plain or JSON-RPC wrapped).
-pub async fn latest_height(ctx: &TaskContext, timeout: Duration) -> Result<i64, String> {
-    let url = format!("{}/status", ctx.settings.node_rpc.trim_end_matches('/'));
-    let resp = ctx.http.get(&url).timeout(timeout).send().await.map_err(|e| e.to_string())?;
+/// seid's sync state from CometBFT `/status` (plain or JSON-RPC wrapped).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncInfo {
+    pub latest_height: i64,
+    pub catching_up: bool,
+}
+
+pub async fn sync_info(http: &reqwest::Client, node_rpc: &str, timeout: Duration) -> Result<SyncInfo, String> {
+    let url = format!("{}/status", node_rpc.trim_end_matches('/'));
+    let resp = http.get(&url).timeout(timeout).send().await.map_err(|e| e.to_string())?;
     let status = resp.status();
     let body: Value = resp.json().await.map_err(|e| e.to_string())?;
     if !status.is_success() {
         return Err(format!("{url}: HTTP {status}"));
     }
     let body = if body["jsonrpc"] == "2.0" { body["result"].clone() } else { body };
-    body["sync_info"]["latest_block_height"]
+    let sync = &body["sync_info"];
+    let latest_height = sync["latest_block_height"]
         .as_str()
         .and_then(|h| h.parse().ok())
-        .ok_or_else(|| format!("{url}: no sync_info.latest_block_height"))
+        .ok_or_else(|| format!("{url}: no sync_info.latest_block_height"))?;
+    Ok(SyncInfo { latest_height, catching_up: sync["catching_up"].as_bool().unwrap_or(false) })
+}
+
+/// The latest block height from CometBFT `/status`.
+pub async fn latest_height(ctx: &TaskContext, timeout: Duration) -> Result<i64, String> {
+    sync_info(&ctx.http, &ctx.settings.node_rpc, timeout).await.map(|s| s.latest_height)
 }
 
 pub async fn await_condition(ctx: TaskContext, p: AwaitConditionParams) -> Result<(), TaskError> {
