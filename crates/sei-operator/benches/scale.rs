@@ -5,6 +5,7 @@
 //! cargo bench -p sei-operator --bench scale [-- --nodes N]
 //! cargo bench -p sei-operator --bench scale -- --unreachable-sidecars [--nodes N] [--duration S]
 //! cargo bench -p sei-operator --bench scale -- --failover [--nodes N]
+//! cargo bench -p sei-operator --bench scale -- --fleets D [--nodes N]
 //! ```
 //!
 //! - Normal (default, N = 100): every pod's sidecar runs as a real `seictl serve` by the
@@ -28,6 +29,10 @@
 //!   audit log, by its user agent `sei-operator/… (op-x)`), to its first write that is
 //!   not the Lease, to the first and to the last StatefulSet carrying the new image, and
 //!   to every node reporting the new image in `status.currentImage` and Running.
+//! - `--fleets D` (N = 10): D SeiNodeDeployments of N full nodes each, created at once
+//!   (sidecars as in normal mode). Prints the wall time until every fleet is `Ready` with
+//!   N ready replicas, the operator's peak RSS and CPU seconds, API requests per node by
+//!   verb, and the following 30 s of steady state.
 //!
 //! Requests are counted by the API server (audit log), not by the operator.
 
@@ -254,6 +259,82 @@ async fn bench(count: usize, dir: &Path) {
         after.hwm_kib as f64 / 1024.0
     );
     println!("  load average               {load_before} before, {} after", loadavg());
+    operator.stop(Duration::from_secs(5));
+    drop(runner);
+}
+
+/// `fleets` SeiNodeDeployments of `size` full nodes each, to Ready.
+async fn fleets(fleets: usize, size: usize, dir: &Path) {
+    let seictl = common::seictl();
+    let (cp, client) = common::cluster(NS).await;
+    let runner =
+        PodRunner::start(client.clone(), NS, seictl, &dir.join("pods"), vec![("SEI_LOG_LEVEL".into(), "warn".into())])
+            .await
+            .unwrap();
+    let mut cmd = operator_command(operator_bin(), cp.kubeconfig_path(), &runner.address_file);
+    cmd.env("SEI_LOG_LEVEL", "warn");
+    let mut operator = Process::spawn("sei-operator", cmd, &dir.join("operator.log")).unwrap();
+    let pid = operator.pid();
+    let (peak_threads, sampler) = sample_threads(pid);
+    let api: Api<sei_api::SeiNodeDeployment> = Api::namespaced(client.clone(), NS);
+    let start = Instant::now();
+    for f in 0..fleets {
+        let d: sei_api::SeiNodeDeployment = serde_json::from_value(json!({
+            "apiVersion": "sei.io/v1alpha1", "kind": "SeiNodeDeployment",
+            "metadata": {"name": format!("fleet-{f:02}"), "namespace": NS},
+            "spec": {"replicas": size, "updateStrategy": {"type": "InPlace"},
+                     "template": {"spec": {"chainId": "pacific-1", "image": "sei:v1", "fullNode": {}}}}
+        }))
+        .unwrap();
+        api.create(&PostParams::default(), &d).await.expect("create");
+    }
+    let mut last = String::new();
+    loop {
+        let list = api.list(&ListParams::default()).await.map(|l| l.items).unwrap_or_default();
+        let ready = list
+            .iter()
+            .filter(|d| d.status.as_ref().is_some_and(|s| s.ready_replicas == Some(size as i32)))
+            .filter(|d| d.status.as_ref().and_then(|s| s.phase).map(|p| format!("{p:?}")).as_deref() == Some("Ready"))
+            .count();
+        let line = format!("{ready}/{fleets} fleets Ready");
+        if line != last {
+            eprintln!("{:>6.1} s  {line}", start.elapsed().as_secs_f64());
+            last = line;
+        }
+        if ready == fleets {
+            break;
+        }
+        if let Some(status) = operator.exited() {
+            panic!("the operator exited ({status}):\n{}", operator.log_tail(30));
+        }
+        assert!(start.elapsed() < Duration::from_secs(1200), "not all Ready after 20 min");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let wall = start.elapsed();
+    let used = usage(pid);
+    let agent = sei_operator::context::USER_AGENT;
+    let log = cp.audit().unwrap();
+    let mine: Vec<&AuditRecord> = log.iter().filter(|r| r.user_agent.starts_with(agent)).collect();
+    let seen = log.len();
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let after = usage(pid);
+    sampler.abort();
+    let steady: Vec<AuditRecord> =
+        cp.audit().unwrap().split_off(seen).into_iter().filter(|r| r.user_agent.starts_with(agent)).collect();
+    let count = fleets * size;
+    println!();
+    println!("{fleets} SeiNodeDeployments x {size} full nodes to Ready on the simulated cluster");
+    println!("  wall time to all Ready     {:.1} s", wall.as_secs_f64());
+    println!("  operator peak RSS          {:.1} MiB", used.hwm_kib as f64 / 1024.0);
+    println!("  operator CPU               {:.2} s", used.cpu_s);
+    println!("  operator OS threads        {} peak (0.5 s samples)", peak_threads.load(Ordering::Relaxed));
+    print_requests(&mine, count);
+    let writes = steady.iter().filter(|r| r.is_write()).count();
+    println!(
+        "  steady state, next 30 s    {} requests, {writes} writes, {:.2} CPU s",
+        steady.len(),
+        after.cpu_s - used.cpu_s
+    );
     operator.stop(Duration::from_secs(5));
     drop(runner);
 }
@@ -547,8 +628,16 @@ async fn failover(count: usize, dir: &Path) {
 fn main() {
     let unreachable_mode = flag("--unreachable-sidecars");
     let failover_mode = flag("--failover");
-    assert!(!(unreachable_mode && failover_mode), "choose one of --unreachable-sidecars and --failover");
-    let default_nodes = if unreachable_mode { 1000 } else { 100 };
+    let fleet_count: Option<usize> = arg("--fleets").map(|n| n.parse().expect("--fleets D"));
+    let modes = [unreachable_mode, failover_mode, fleet_count.is_some()].iter().filter(|m| **m).count();
+    assert!(modes <= 1, "choose one of --unreachable-sidecars, --failover and --fleets");
+    let default_nodes = if unreachable_mode {
+        1000
+    } else if fleet_count.is_some() {
+        10
+    } else {
+        100
+    };
     let count: usize = arg("--nodes").map(|n| n.parse().expect("--nodes N")).unwrap_or(default_nodes);
     let duration =
         Duration::from_secs(arg("--duration").map(|s| s.parse().expect("--duration SECONDS")).unwrap_or(180));
@@ -563,6 +652,8 @@ fn main() {
         runtime.block_on(unreachable(count, duration, dir.path()));
     } else if failover_mode {
         runtime.block_on(failover(count, dir.path()));
+    } else if let Some(d) = fleet_count {
+        runtime.block_on(fleets(d, count, dir.path()));
     } else {
         runtime.block_on(bench(count, dir.path()));
     }

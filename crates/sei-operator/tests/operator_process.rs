@@ -28,10 +28,15 @@ struct Fleet {
 }
 
 async fn fleet(ns: &'static str) -> Fleet {
+    fleet_with(ns, Vec::new()).await
+}
+
+/// `sidecar_env` is given to every pod's sidecar (an S3 server's address, say).
+async fn fleet_with(ns: &'static str, sidecar_env: Vec<(String, String)>) -> Fleet {
     watchdog(900);
     let (cp, client) = cluster(ns).await;
     let dir = tempfile::tempdir().unwrap();
-    let runner = PodRunner::start(client.clone(), ns, seictl(), dir.path(), Vec::new()).await.unwrap();
+    let runner = PodRunner::start(client.clone(), ns, seictl(), dir.path(), sidecar_env).await.unwrap();
     Fleet { cp, client, runner, dir, ns }
 }
 
@@ -73,6 +78,17 @@ impl Fleet {
 struct Rng(u64);
 
 impl Rng {
+    /// Seeded from `SEI_CHAOS_SEED`, else the clock; the seed is printed.
+    fn seeded() -> Rng {
+        let seed = std::env::var("SEI_CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+        }) | 1;
+        eprintln!("chaos seed {seed} (SEI_CHAOS_SEED={seed} repeats these kill moments)");
+        Rng(seed)
+    }
+}
+
+impl Rng {
     fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
@@ -91,11 +107,7 @@ async fn killed_twenty_times_while_twenty_nodes_initialise_every_node_still_runs
     let f = fleet(NS).await;
     let nodes: Api<SeiNode> = Api::namespaced(f.client.clone(), NS);
     let names: Vec<String> = (0..20).map(|i| format!("n{i:02}")).collect();
-    let seed = std::env::var("SEI_CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
-    }) | 1;
-    eprintln!("chaos seed {seed} (SEI_CHAOS_SEED={seed} repeats these kill moments)");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::seeded();
     let mut operator = f.operator("op-0", false);
     // One more node before each kill, so that every kill lands while some are initialising.
     for kill in 1..=20 {
@@ -327,4 +339,101 @@ async fn an_api_server_outage_and_an_etcd_outage_are_waited_out() {
     assert!(log.contains("the leader Lease can be renewed again"), "{}", operator.log_tail(40));
     let failures = log.lines().filter(|l| l.contains("reconcile failed")).count();
     assert!(failures <= 4 * all.len(), "{failures} 'reconcile failed' lines for {} nodes", all.len());
+}
+
+/// Kills `operator` `kills` times at random moments 0.5–4 s apart, starting a new one
+/// each time; returns the last.
+async fn kill_repeatedly(f: &Fleet, mut operator: Process, rng: &mut Rng, kills: usize, what: &str) -> Process {
+    for kill in 1..=kills {
+        tokio::time::sleep(Duration::from_millis(500 + rng.next() % 3500)).await;
+        operator.kill();
+        eprintln!("{what}: kill {kill:>2}");
+        operator = f.operator(&format!("op-{what}-{kill}"), false);
+    }
+    operator
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_during_a_genesis_ceremony_and_a_blue_green_roll_out_the_fleets_still_form() {
+    const NS: &str = "chaos-fleet";
+    const CHAIN: &str = "chaos-chain-1";
+    let s3 = sei_testenv::S3Server::start(&["genesis", "snapshots", "results"]).unwrap();
+    let f = fleet_with(NS, s3.env()).await;
+    let mut rng = Rng::seeded();
+    let api: Api<sei_api::SeiNodeDeployment> = Api::namespaced(f.client.clone(), NS);
+    let fleet = |name: &str, replicas: i32, strategy: &str, spec: Value| -> sei_api::SeiNodeDeployment {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "sei.io/v1alpha1", "kind": "SeiNodeDeployment",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": {"replicas": replicas, "updateStrategy": {"type": strategy}, "template": {"spec": spec}}
+        }))
+        .unwrap()
+    };
+    let mut validators =
+        fleet("val", 4, "InPlace", serde_json::json!({"chainId": CHAIN, "image": "sei:v1", "validator": {}}));
+    validators.spec.genesis = Some(serde_json::from_value(serde_json::json!({"chainId": CHAIN})).unwrap());
+    let rpc =
+        fleet("rpc", 3, "BlueGreen", serde_json::json!({"chainId": "pacific-1", "image": "sei:v1", "fullNode": {}}));
+    let operator = f.operator("op-0", false);
+    api.create(&PostParams::default(), &validators).await.unwrap();
+    api.create(&PostParams::default(), &rpc).await.unwrap();
+    let operator = kill_repeatedly(&f, operator, &mut rng, 10, "ceremony").await;
+
+    let ready = |name: &'static str, replicas: i32| {
+        let api = api.clone();
+        async move {
+            eventually(&format!("{name} Ready"), 300, || async {
+                let s = api.get(name).await.ok()?.status?;
+                let phase = s.phase.map(|p| format!("{p:?}"));
+                (phase.as_deref() == Some("Ready") && s.ready_replicas == Some(replicas) && s.rollout.is_none())
+                    .then_some(s)
+            })
+            .await
+        }
+    };
+    let status = ready("val", 4).await;
+    let complete = status.conditions.unwrap().into_iter().find(|c| c.type_ == "GenesisCeremonyComplete").unwrap();
+    assert_eq!(complete.status, "True");
+    // One genesis, with every validator's gentx, on every validator; assembled once.
+    let home = |n: &str| f.dir.path().join(NS).join(format!("pvc-data-{n}"));
+    let genesis = std::fs::read(home("val-0").join("config/genesis.json")).unwrap();
+    for n in ["val-1", "val-2", "val-3"] {
+        assert!(std::fs::read(home(n).join("config/genesis.json")).unwrap() == genesis, "{n} has another genesis");
+    }
+    let doc: Value = serde_json::from_slice(&genesis).unwrap();
+    assert_eq!(doc["app_state"]["genutil"]["gen_txs"].as_array().unwrap().len(), 4);
+    let assembled: Vec<Value> =
+        f.sidecar_tasks("val-0").await.into_iter().filter(|t| t["type"] == "assemble-and-upload-genesis").collect();
+    assert_eq!(assembled.len(), 1, "{assembled:?}");
+    assert_eq!(assembled[0]["run"], 1, "{assembled:?}");
+    ready("rpc", 3).await;
+
+    // A blue-green roll-out of the RPC fleet, with 10 more kills.
+    let image = serde_json::json!({"spec": {"template": {"spec": {"image": "sei:v2"}}}});
+    let patched = api.patch("rpc", &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&image)).await.unwrap();
+    let generation = patched.metadata.generation.unwrap();
+    let mut operator = kill_repeatedly(&f, operator, &mut rng, 10, "blue-green").await;
+    let entrants: BTreeSet<String> = (0..3).map(|i| format!("rpc-g{generation}-{i}")).collect();
+    let nodes: Api<SeiNode> = Api::namespaced(f.client.clone(), NS);
+    eventually("the roll-out done, the incumbents gone", 300, || async {
+        let s = api.get("rpc").await.ok()?.status?;
+        let lp = ListParams::default().labels("sei.io/nodedeployment=rpc");
+        let members = names_of(&nodes.list(&lp).await.ok()?.items);
+        (s.rollout.is_none() && s.plan.is_none() && s.ready_replicas == Some(3) && members == entrants).then_some(())
+    })
+    .await;
+    // No duplicate entrant and no orphan: every SeiNode is a validator or an entrant, and
+    // every StatefulSet belongs to one of them.
+    let all = names_of(&nodes.list(&ListParams::default()).await.unwrap().items);
+    let expected: BTreeSet<String> =
+        ["val-0", "val-1", "val-2", "val-3"].iter().map(|s| s.to_string()).chain(entrants.iter().cloned()).collect();
+    assert_eq!(all, expected);
+    eventually("only the live nodes' StatefulSets left", 120, || async {
+        let sts = Api::<StatefulSet>::namespaced(f.client.clone(), NS).list(&ListParams::default()).await.ok()?;
+        (names_of(&sts.items) == expected).then_some(())
+    })
+    .await;
+    let svc = Api::<Service>::namespaced(f.client.clone(), NS).get("rpc-internal").await.unwrap();
+    assert_eq!(svc.spec.unwrap().selector.unwrap()["sei.io/revision"], generation.to_string());
+    assert!(operator.exited().is_none(), "{}", operator.log_tail(30));
 }
