@@ -207,11 +207,12 @@ fn operator_bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_sei-operator"))
 }
 
-async fn bench(count: usize, dir: &Path) {
+/// The simulated cluster of the end-to-end tests (audit log on), the pod runner and the
+/// release operator as its own process, logging warnings only.
+async fn cluster_and_operator(dir: &Path) -> (sei_testenv::ControlPlane, Client, PodRunner, Process) {
     // The pods' sidecars are not what is measured: the debug seictl the tests use serves
     // (building it in release from here would rebuild the graph with other features).
     let seictl = common::seictl();
-    // The same simulated cluster as the end-to-end tests (audit log on).
     let (cp, client) = common::cluster(NS).await;
     let runner =
         PodRunner::start(client.clone(), NS, seictl, &dir.join("pods"), vec![("SEI_LOG_LEVEL".into(), "warn".into())])
@@ -219,7 +220,12 @@ async fn bench(count: usize, dir: &Path) {
             .unwrap();
     let mut cmd = operator_command(operator_bin(), cp.kubeconfig_path(), &runner.address_file);
     cmd.env("SEI_LOG_LEVEL", "warn");
-    let mut operator = Process::spawn("sei-operator", cmd, &dir.join("operator.log")).unwrap();
+    let operator = Process::spawn("sei-operator", cmd, &dir.join("operator.log")).unwrap();
+    (cp, client, runner, operator)
+}
+
+async fn bench(count: usize, dir: &Path) {
+    let (cp, client, runner, mut operator) = cluster_and_operator(dir).await;
     let pid = operator.pid();
     let (peak_threads, sampler) = sample_threads(pid);
     let load_before = loadavg();
@@ -265,15 +271,7 @@ async fn bench(count: usize, dir: &Path) {
 
 /// `fleets` SeiNodeDeployments of `size` full nodes each, to Ready.
 async fn fleets(fleets: usize, size: usize, dir: &Path) {
-    let seictl = common::seictl();
-    let (cp, client) = common::cluster(NS).await;
-    let runner =
-        PodRunner::start(client.clone(), NS, seictl, &dir.join("pods"), vec![("SEI_LOG_LEVEL".into(), "warn".into())])
-            .await
-            .unwrap();
-    let mut cmd = operator_command(operator_bin(), cp.kubeconfig_path(), &runner.address_file);
-    cmd.env("SEI_LOG_LEVEL", "warn");
-    let mut operator = Process::spawn("sei-operator", cmd, &dir.join("operator.log")).unwrap();
+    let (cp, client, runner, mut operator) = cluster_and_operator(dir).await;
     let pid = operator.pid();
     let (peak_threads, sampler) = sample_threads(pid);
     let api: Api<sei_api::SeiNodeDeployment> = Api::namespaced(client.clone(), NS);
