@@ -328,8 +328,9 @@ async fn fleets(fleets: usize, size: usize, dir: &Path) {
     println!("  operator OS threads        {} peak (0.5 s samples)", peak_threads.load(Ordering::Relaxed));
     print_requests(&mine, count);
     let writes = steady.iter().filter(|r| r.is_write()).count();
+    let lease = steady.iter().filter(|r| r.resource == "leases").count();
     println!(
-        "  steady state, next 30 s    {} requests, {writes} writes, {:.2} CPU s",
+        "  steady state, next 30 s    {} requests ({lease} on the leader Lease), {writes} writes, {:.2} CPU s",
         steady.len(),
         after.cpu_s - used.cpu_s
     );
