@@ -11,7 +11,7 @@ CARGO ?= cargo
 # Control-plane binaries are cached outside the repository by hack/control-plane.sh.
 KUBECTL = $(shell bash hack/control-plane.sh | cut -d: -f1)/kubectl --kubeconfig $(DEMO_DIR)/kubeconfig
 
-.PHONY: demo demo-down test generate control-plane s3-server ec2-server rust
+.PHONY: demo demo-down test generate control-plane s3-server ec2-server gateway-crds rust
 
 rust:
 	@bash hack/ensure-rust.sh
@@ -24,6 +24,9 @@ s3-server:
 
 ec2-server:
 	@bash hack/ec2-server.sh >/dev/null
+
+gateway-crds:
+	@bash hack/gateway-crds.sh >/dev/null
 
 demo: rust control-plane s3-server
 	@$(CARGO) build -q -p sei-testenv --bin sei-devcluster --bin seid-sim -p sei-operator --bin sei-operator -p seictl --bin seictl
@@ -78,7 +81,7 @@ demo-down:
 generate: rust
 	@$(CARGO) run -q -p sei-generate --bin generate
 
-test: rust control-plane s3-server ec2-server
+test: rust control-plane s3-server ec2-server gateway-crds
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	@mkdir -p target

@@ -41,6 +41,8 @@ pub struct Context {
     pub ceremony_failures: crate::memory::Failures,
     /// Child SeiNodes the deployment controller deleted, until its cache shows it.
     pub deleted_children: crate::memory::Deleted,
+    /// Whether a fleet's public hostname resolves yet.
+    pub gate: crate::gate::DnsGate,
     /// Objects the deployment controller applied, so unchanged ones are not re-sent.
     pub applied: crate::memory::Applied,
     /// Every SeiNode, as the watch sees it (peers are resolved from here, not listed).
@@ -88,6 +90,7 @@ impl Context {
         leadership: Leadership,
     ) -> Result<Context, reqwest::Error> {
         let (nodes, writer) = reflector::store();
+        let gate = crate::gate::DnsGate::new(platform.gateway_resolver);
         Ok(Context {
             recorder: recorder(&client),
             deployment_recorder: kube::runtime::events::Recorder::new(
@@ -106,6 +109,7 @@ impl Context {
             fleet_failures: Default::default(),
             ceremony_failures: Default::default(),
             deleted_children: Default::default(),
+            gate,
             applied: Default::default(),
             nodes,
             node_writer: Mutex::new(Some(writer)),

@@ -7,6 +7,7 @@ pub mod context;
 pub mod deployment;
 pub mod error;
 pub mod fleet_metrics;
+pub mod gate;
 pub mod leader;
 pub mod memory;
 pub mod metrics;

@@ -360,10 +360,10 @@ async fn blue_green_and_hard_fork_roll_outs_move_traffic_only_to_entrants_that_a
     settles(&client, "bg", 2, &["bg-0", "bg-1"]).await;
     assert_eq!(serving(&client, "bg").await.as_deref(), Some("1"));
 
-    // BlueGreen: entrants whose seid takes 40 s to catch up (a node's init plan takes
-    // about 20 s here). Traffic stays with the incumbents until then, though the entrants
-    // run long before.
-    runner.set_catch_up(Duration::from_secs(40));
+    // BlueGreen: entrants whose seid takes 90 s to catch up (a node's init plan takes
+    // about 20 s here, more on a loaded machine). Traffic stays with the incumbents until
+    // then, though the entrants run long before.
+    runner.set_catch_up(Duration::from_secs(90));
     let image = |i: &str| Patch::Merge(json!({"spec": {"template": {"spec": {"image": i}}}}));
     api.patch("bg", &PatchParams::default(), &image("sei:v2")).await.unwrap();
     let nodes: Api<SeiNode> = Api::namespaced(client.clone(), NS);
@@ -399,10 +399,11 @@ async fn blue_green_and_hard_fork_roll_outs_move_traffic_only_to_entrants_that_a
     assert_eq!(status.incumbent_nodes.unwrap(), entrants);
     assert_eq!(status.ready_replicas, Some(2));
 
-    // HardFork at a height 15 s ahead: the incumbents (the last roll-out's entrants) stop
-    // there; the entrants reach it; then traffic moves and the incumbents go.
+    // HardFork at a height 30 s ahead (time for the entrants to start, so that the halt
+    // signal arrives before the height): the incumbents (the last roll-out's entrants)
+    // stop there; the entrants reach it; then traffic moves and the incumbents go.
     runner.set_catch_up(sei_testenv::CATCH_UP);
-    let halt = runner.chain.tip() + (Duration::from_secs(15).as_millis() / sei_testenv::BLOCK_TIME.as_millis()) as i64;
+    let halt = runner.chain.tip() + (Duration::from_secs(30).as_millis() / sei_testenv::BLOCK_TIME.as_millis()) as i64;
     let fork = json!({"spec": {"updateStrategy": {"type": "HardFork", "hardFork": {"haltHeight": halt}},
                                "template": {"spec": {"image": "sei:v3"}}}});
     api.patch("bg", &PatchParams::default(), &Patch::Merge(&fork)).await.unwrap();
@@ -440,4 +441,119 @@ async fn sidecar_status(runner: &PodRunner, node: &str) -> Option<serde_json::Va
         serde_json::from_slice(&std::fs::read(&runner.address_file).ok()?).ok()?;
     let url = addresses.get(&format!("{NS}/{node}"))?;
     reqwest::get(format!("{url}/v0/status")).await.ok()?.json().await.ok()
+}
+
+/// A DNS server for the DNS gate: answers `127.0.0.1` for the names in `known`, NXDOMAIN
+/// for the rest (UDP, on a free loopback port).
+async fn dns_server(known: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>) -> std::net::SocketAddr {
+    use hickory_proto::op::{Message, MessageType, ResponseCode};
+    use hickory_proto::rr::rdata::A;
+    use hickory_proto::rr::{RData, Record};
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+            let Ok(query) = Message::from_vec(&buf[..n]) else { continue };
+            let mut answer = Message::new();
+            answer.set_id(query.id()).set_message_type(MessageType::Response).set_recursion_available(true);
+            answer.add_queries(query.queries().to_vec());
+            match query.queries().first() {
+                Some(q) if known.lock().unwrap().contains(q.name().to_ascii().trim_end_matches('.')) => {
+                    if q.query_type() == hickory_proto::rr::RecordType::A {
+                        answer.add_answer(Record::from_rdata(q.name().clone(), 5, RData::A(A::new(127, 0, 0, 1))));
+                    }
+                }
+                _ => {
+                    answer.set_response_code(ResponseCode::NXDomain);
+                }
+            }
+            if let Ok(bytes) = answer.to_vec() {
+                let _ = socket.send_to(&bytes, from).await;
+            }
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_fleet_waits_for_its_name_then_gets_routes_that_go_with_its_networking() {
+    use kube::api::DynamicObject;
+    use sei_planner::group::networking::http_route_resource;
+    watchdog(900);
+    let (cp, client) = cluster(NS).await;
+    // The Gateway API's HTTPRoute kind, from its Go module (hack/gateway-crds.sh).
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let out = std::process::Command::new("bash").arg("hack/gateway-crds.sh").current_dir(root).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let crd = std::fs::read_to_string(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+    sei_testenv::apply_manifests(&client, &crd).await.unwrap();
+    let known = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    let dns = dns_server(known.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let runner = PodRunner::start(client.clone(), NS, seictl(), dir.path(), Vec::new()).await.unwrap();
+    let mut platform = platform();
+    platform.gateway_resolver = Some(dns);
+    let operator_client = sei_operator::context::client(cp.config().await.unwrap(), None).unwrap();
+    let ctx = Arc::new(Context::new(operator_client, platform, Some(runner.address_file.clone())).unwrap());
+    let controller = tokio::spawn(sei_operator::run_controllers(ctx.clone()));
+    let api: Api<SeiNodeDeployment> = Api::namespaced(client.clone(), NS);
+    let routes: Api<DynamicObject> = Api::namespaced_with(client.clone(), NS, &http_route_resource());
+    let services: Api<Service> = Api::namespaced(client.clone(), NS);
+    let route_ready = || async {
+        let s = api.get("pub").await.ok()?.status?;
+        s.conditions?.into_iter().find(|c| c.type_ == "RouteReady").map(|c| (c.status, c.reason))
+    };
+
+    let mut d = deployment("pub", 2, "Retain");
+    d.spec.networking = Some(Default::default());
+    api.create(&PostParams::default(), &d).await.unwrap();
+    // The name does not resolve: routes and the external Service exist, no child does.
+    eventually("DNSPending", 60, || async {
+        (route_ready().await? == ("False".into(), "DNSPending".into())).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(members(&client, "pub").await.is_empty(), "children made behind an unresolvable name");
+    let names: Vec<String> =
+        routes.list(&ListParams::default()).await.unwrap().items.iter().map(|r| r.name_any()).collect();
+    assert_eq!(names.len(), 4, "{names:?}");
+    let external = services.get("pub-external").await.unwrap();
+    assert_eq!(external.spec.unwrap().selector.unwrap()["sei.io/nodedeployment"], "pub");
+
+    // Once it resolves: children, Ready, and the routes in the status.
+    known.lock().unwrap().insert("pub-evm.sei.local".to_string());
+    let d = settles(&client, "pub", 2, &["pub-0", "pub-1"]).await;
+    assert_eq!(route_ready().await.unwrap(), ("True".to_string(), "HTTPRouteReady".to_string()));
+    let status = d.status.unwrap();
+    let hosts: Vec<String> =
+        status.networking_status.unwrap().routes.unwrap().into_iter().map(|r| r.hostname).collect();
+    assert_eq!(hosts, ["pub-evm.sei.local", "pub-rpc.sei.local", "pub-rest.sei.local", "pub-grpc.sei.local"]);
+    let evm = status.endpoints.unwrap().evm_json_rpc.unwrap();
+    assert_eq!(evm[0], "http://pub-internal.fleet.svc:8545");
+
+    // Networking removed: routes and the external Service go, RouteReady too.
+    api.patch("pub", &PatchParams::default(), &Patch::Merge(json!({"spec": {"networking": null}}))).await.unwrap();
+    eventually("the routes and the external Service gone", 60, || async {
+        let left = routes.list(&ListParams::default()).await.ok()?.items.len();
+        let svc = services.get_opt("pub-external").await.ok()?;
+        (left == 0 && svc.is_none() && route_ready().await.is_none()).then_some(())
+    })
+    .await;
+
+    // Back on, then the deployment deleted with Retain: they stay, without an owner.
+    api.patch("pub", &PatchParams::default(), &Patch::Merge(json!({"spec": {"networking": {}}}))).await.unwrap();
+    eventually("HTTPRouteReady again", 60, || async {
+        (route_ready().await? == ("True".into(), "HTTPRouteReady".into())).then_some(())
+    })
+    .await;
+    api.delete("pub", &DeleteParams::default()).await.unwrap();
+    eventually("pub gone", 60, || async { api.get_opt("pub").await.ok()?.is_none().then_some(()) }).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let kept = routes.list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(kept.len(), 4, "Retain deleted the routes");
+    assert!(kept.iter().all(|r| r.owner_references().is_empty()), "a route is still owned");
+    let svc = services.get("pub-external").await.unwrap();
+    assert!(svc.owner_references().is_empty(), "the external Service is still owned");
+    controller.abort();
 }

@@ -30,6 +30,9 @@ pub struct Platform {
     pub gateway_namespace: String,
     pub gateway_domain: String,
     pub gateway_public_domain: Option<String>,
+    /// The DNS server (`ip:port`) the DNS gate asks whether a route's hostname resolves
+    /// (`SEI_GATEWAY_RESOLVER`); unset: the system's resolver, as the reference.
+    pub gateway_resolver: Option<std::net::SocketAddr>,
 }
 
 /// A platform variable that is missing or malformed.
@@ -39,6 +42,8 @@ pub enum PlatformError {
     Missing(&'static str),
     #[error("{var}={value:?} is not a Kubernetes quantity (for example 500Gi, 16, 64Gi, 500m)")]
     BadQuantity { var: &'static str, value: String },
+    #[error("{var}={value:?} is not an address with a port (for example 10.0.0.10:53)")]
+    BadAddress { var: &'static str, value: String },
 }
 
 /// Whether `s` is a Kubernetes resource quantity (the API server's own pattern).
@@ -96,6 +101,14 @@ impl Platform {
             gateway_namespace: req("SEI_GATEWAY_NAMESPACE")?,
             gateway_domain: req("SEI_GATEWAY_DOMAIN")?,
             gateway_public_domain: get("SEI_GATEWAY_PUBLIC_DOMAIN").filter(|v| !v.trim().is_empty()),
+            gateway_resolver: match get("SEI_GATEWAY_RESOLVER").filter(|v| !v.trim().is_empty()) {
+                None => None,
+                Some(v) => Some(
+                    v.trim()
+                        .parse()
+                        .map_err(|_| PlatformError::BadAddress { var: "SEI_GATEWAY_RESOLVER", value: v })?,
+                ),
+            },
         })
     }
 
@@ -134,6 +147,14 @@ pub(crate) mod tests {
             assert_eq!(err, PlatformError::Missing(missing));
         }
         assert_eq!(platform().gateway_public_domain, None);
+        assert_eq!(platform().gateway_resolver, None);
+        let with = |v: &str| {
+            let mut env = full.clone();
+            env.push(("SEI_GATEWAY_RESOLVER", v));
+            Platform::from_env(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
+        };
+        assert_eq!(with("127.0.0.1:5353").unwrap().gateway_resolver, Some("127.0.0.1:5353".parse().unwrap()));
+        assert!(with("dns.local").unwrap_err().to_string().contains("SEI_GATEWAY_RESOLVER"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Deletion (§8.9): `Delete` lets garbage collection take the children; `Retain` lets them
-//! go on running without an owner.
+//! Deletion (§8.9): `Delete` lets garbage collection take the children, the Services and
+//! the routes; `Retain` lets them go on without an owner.
 
 use k8s_openapi::api::core::v1::Service;
 use kube::ResourceExt;
@@ -46,6 +46,7 @@ pub async fn delete(ctx: &Context, d: &SeiNodeDeployment) -> Result<Action, Erro
             let patch = json!({"metadata": {"ownerReferences": owners}});
             services.patch(&internal, &PatchParams::default(), &Patch::Merge(&patch)).await?;
         }
+        super::networking::orphan(ctx, d).await?;
     }
     let finalizers: Vec<_> = d.finalizers().iter().filter(|f| *f != names::FINALIZER_DEPLOYMENT).cloned().collect();
     let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": d.resource_version()}});

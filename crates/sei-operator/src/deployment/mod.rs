@@ -2,16 +2,18 @@
 //! SeiNodes made from one template. A reconcile is four stages:
 //!
 //! 1. guard: leadership, deletion ([`delete`]), the finalizer
-//! 2. the internal Service (`sei-planner`'s `group::internal_service`)
+//! 2. the internal Service (`sei-planner`'s `group::internal_service`), then
+//!    [`networking`]: the external Service, the HTTPRoutes and the DNS gate
 //! 3. [`children`]: create, converge and scale down the children
 //! 4. [`status`]: the fleet's status from its children, written once at the version read
 //!
 //! Between 3 and 4, [`plans`] detects roll-outs and builds or advances the group plan
-//! (the genesis ceremony and `InPlace` roll-outs so far; the other strategies follow),
+//! (the genesis ceremony; `InPlace`, `BlueGreen` and `HardFork` roll-outs),
 //! whose tasks [`runner`] carries out.
 
 mod children;
 mod delete;
+mod networking;
 mod plans;
 mod runner;
 mod status;
@@ -33,6 +35,9 @@ use crate::error::{self, Error};
 
 /// The controller's name in logs and metrics labels.
 pub const CONTROLLER: &str = "seinodedeployment";
+
+/// How often a fleet waiting on the DNS gate looks again.
+pub const DNS_RECHECK: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long a fleet rests between reconciles when nothing wakes it.
 pub const STEADY: std::time::Duration = std::time::Duration::from_secs(30);
@@ -67,16 +72,23 @@ async fn stages(d: &Arc<SeiNodeDeployment>, ctx: &Arc<Context>) -> Result<Action
     }
     ctx.check_writing()?;
     let listed = children_of(&ctx, &d);
-    apply_internal_service(&ctx, &d, &group::revision_of(&d, &listed)).await?;
+    let revision = group::revision_of(&d, &listed);
+    apply_internal_service(&ctx, &d, &revision).await?;
 
     let now = Time(Timestamp::now());
     let mut status = d.status.clone().unwrap_or_default();
-    // Children are not touched while a plan runs: the plan owns them then.
-    if !plans::plan_in_progress(&status) {
-        children::converge(&ctx, &d, &listed, plans::rolling(&d, &status)).await?;
-    }
     let mut events = plans::Events::new();
-    let action = plans::advance(&ctx, &d, &mut status, &mut events, &now).await?;
+    let gate = networking::reconcile(&ctx, &d, &revision, &mut status, &mut events, &now).await?;
+    let action = if gate == networking::Gate::DnsPending {
+        // No children behind a public name that does not resolve yet.
+        Some(Action::requeue(DNS_RECHECK))
+    } else {
+        // Children are not touched while a plan runs: the plan owns them then.
+        if !plans::plan_in_progress(&status) {
+            children::converge(&ctx, &d, &listed, plans::rolling(&d, &status)).await?;
+        }
+        plans::advance(&ctx, &d, &mut status, &mut events, &now).await?
+    };
     let status = status::flush(&ctx, &d, status, &now).await?;
     if let Some(phase) = status.phase {
         let active = status.plan.as_ref().is_some_and(|p| p.phase == sei_api::plan::PlanPhase::Active);
