@@ -11,7 +11,7 @@ CARGO ?= cargo
 # Control-plane binaries are cached outside the repository by hack/control-plane.sh.
 KUBECTL = $(shell bash hack/control-plane.sh | cut -d: -f1)/kubectl --kubeconfig $(DEMO_DIR)/kubeconfig
 
-.PHONY: demo demo-down test generate control-plane s3-server ec2-server gateway-crds rust
+.PHONY: demo demo-down test generate control-plane s3-server ec2-server crds rust
 
 rust:
 	@bash hack/ensure-rust.sh
@@ -25,8 +25,9 @@ s3-server:
 ec2-server:
 	@bash hack/ec2-server.sh >/dev/null
 
-gateway-crds:
-	@bash hack/gateway-crds.sh >/dev/null
+crds:
+	@bash hack/crds.sh gateway-api >/dev/null
+	@bash hack/crds.sh prometheus-operator >/dev/null
 
 demo: rust control-plane s3-server
 	@$(CARGO) build -q -p sei-testenv --bin sei-devcluster --bin seid-sim -p sei-operator --bin sei-operator -p seictl --bin seictl
@@ -81,7 +82,7 @@ demo-down:
 generate: rust
 	@$(CARGO) run -q -p sei-generate --bin generate
 
-test: rust control-plane s3-server ec2-server gateway-crds
+test: rust control-plane s3-server ec2-server crds
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	@mkdir -p target

@@ -443,6 +443,14 @@ async fn sidecar_status(runner: &PodRunner, node: &str) -> Option<serde_json::Va
     reqwest::get(format!("{url}/v0/status")).await.ok()?.json().await.ok()
 }
 
+/// The CRD manifest `hack/crds.sh NAME` fetches from the Go module that publishes it.
+fn crd(name: &str) -> String {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let out = std::process::Command::new("bash").args(["hack/crds.sh", name]).current_dir(root).output().unwrap();
+    assert!(out.status.success(), "hack/crds.sh {name}: {}", String::from_utf8_lossy(&out.stderr));
+    std::fs::read_to_string(String::from_utf8(out.stdout).unwrap().trim()).unwrap()
+}
+
 /// A DNS server for the DNS gate: answers `127.0.0.1` for the names in `known`, NXDOMAIN
 /// for the rest (UDP, on a free loopback port).
 async fn dns_server(known: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>) -> std::net::SocketAddr {
@@ -477,17 +485,13 @@ async fn dns_server(known: Arc<std::sync::Mutex<std::collections::BTreeSet<Strin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_public_fleet_waits_for_its_name_then_gets_routes_that_go_with_its_networking() {
+async fn a_public_fleet_waits_for_its_name_then_gets_routes_and_a_service_monitor_that_follow_its_spec() {
     use kube::api::DynamicObject;
     use sei_planner::group::networking::http_route_resource;
     watchdog(900);
     let (cp, client) = cluster(NS).await;
-    // The Gateway API's HTTPRoute kind, from its Go module (hack/gateway-crds.sh).
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let out = std::process::Command::new("bash").arg("hack/gateway-crds.sh").current_dir(root).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let crd = std::fs::read_to_string(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
-    sei_testenv::apply_manifests(&client, &crd).await.unwrap();
+    // The Gateway API's HTTPRoute kind, from its Go module.
+    sei_testenv::apply_manifests(&client, &crd("gateway-api")).await.unwrap();
     let known = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
     let dns = dns_server(known.clone()).await;
     let dir = tempfile::tempdir().unwrap();
@@ -532,6 +536,41 @@ async fn a_public_fleet_waits_for_its_name_then_gets_routes_that_go_with_its_net
     let evm = status.endpoints.unwrap().evm_json_rpc.unwrap();
     assert_eq!(evm[0], "http://pub-internal.fleet.svc:8545");
 
+    // Monitoring asked for before the ServiceMonitor kind exists: said so, no error; once
+    // it is installed (and the spec changes again), the fleet's ServiceMonitor appears.
+    let monitors: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), NS, &sei_planner::group::monitoring::service_monitor_resource());
+    let monitor_ready = || async {
+        let s = api.get("pub").await.ok()?.status?;
+        s.conditions?.into_iter().find(|c| c.type_ == "ServiceMonitorReady").map(|c| (c.status, c.reason))
+    };
+    let monitoring = |interval: &str| {
+        Patch::Merge(
+            json!({"spec": {"monitoring": {"serviceMonitor": {"interval": interval, "labels": {"release": "prom"}}}}}),
+        )
+    };
+    api.patch("pub", &PatchParams::default(), &monitoring("15s")).await.unwrap();
+    eventually("ServiceMonitorReady CRDNotInstalled", 60, || async {
+        (monitor_ready().await? == ("False".into(), "CRDNotInstalled".into())).then_some(())
+    })
+    .await;
+    sei_testenv::apply_manifests(&client, &crd("prometheus-operator")).await.unwrap();
+    api.patch("pub", &PatchParams::default(), &monitoring("20s")).await.unwrap();
+    eventually("ServiceMonitorReady", 60, || async {
+        (monitor_ready().await? == ("True".into(), "ServiceMonitorReady".into())).then_some(())
+    })
+    .await;
+    let sm = monitors.get("pub").await.unwrap();
+    assert_eq!(sm.labels()["release"], "prom");
+    assert_eq!(sm.data["spec"]["endpoints"][0]["interval"], "20s");
+    assert_eq!(sm.data["spec"]["selector"]["matchLabels"]["sei.io/nodedeployment"], "pub");
+    api.patch("pub", &PatchParams::default(), &Patch::Merge(json!({"spec": {"monitoring": null}}))).await.unwrap();
+    eventually("the ServiceMonitor gone", 60, || async {
+        (monitors.get_opt("pub").await.ok()?.is_none() && monitor_ready().await.is_none()).then_some(())
+    })
+    .await;
+    api.patch("pub", &PatchParams::default(), &monitoring("30s")).await.unwrap();
+
     // Networking removed: routes and the external Service go, RouteReady too.
     api.patch("pub", &PatchParams::default(), &Patch::Merge(json!({"spec": {"networking": null}}))).await.unwrap();
     eventually("the routes and the external Service gone", 60, || async {
@@ -555,5 +594,7 @@ async fn a_public_fleet_waits_for_its_name_then_gets_routes_that_go_with_its_net
     assert!(kept.iter().all(|r| r.owner_references().is_empty()), "a route is still owned");
     let svc = services.get("pub-external").await.unwrap();
     assert!(svc.owner_references().is_empty(), "the external Service is still owned");
+    let sm = monitors.get("pub").await.expect("Retain deleted the ServiceMonitor");
+    assert!(sm.owner_references().is_empty(), "the ServiceMonitor is still owned");
     controller.abort();
 }

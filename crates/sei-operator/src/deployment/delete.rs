@@ -47,6 +47,7 @@ pub async fn delete(ctx: &Context, d: &SeiNodeDeployment) -> Result<Action, Erro
             services.patch(&internal, &PatchParams::default(), &Patch::Merge(&patch)).await?;
         }
         super::networking::orphan(ctx, d).await?;
+        super::monitoring::orphan(ctx, d).await?;
     }
     let finalizers: Vec<_> = d.finalizers().iter().filter(|f| *f != names::FINALIZER_DEPLOYMENT).cloned().collect();
     let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": d.resource_version()}});

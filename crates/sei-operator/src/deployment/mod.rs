@@ -4,7 +4,8 @@
 //! 1. guard: leadership, deletion ([`delete`]), the finalizer
 //! 2. the internal Service (`sei-planner`'s `group::internal_service`), then
 //!    [`networking`]: the external Service, the HTTPRoutes and the DNS gate
-//! 3. [`children`]: create, converge and scale down the children
+//! 3. [`children`]: create, converge and scale down the children; [`monitoring`]: the
+//!    ServiceMonitor
 //! 4. [`status`]: the fleet's status from its children, written once at the version read
 //!
 //! Between 3 and 4, [`plans`] detects roll-outs and builds or advances the group plan
@@ -13,6 +14,7 @@
 
 mod children;
 mod delete;
+mod monitoring;
 mod networking;
 mod plans;
 mod runner;
@@ -87,6 +89,7 @@ async fn stages(d: &Arc<SeiNodeDeployment>, ctx: &Arc<Context>) -> Result<Action
         if !plans::plan_in_progress(&status) {
             children::converge(&ctx, &d, &listed, plans::rolling(&d, &status)).await?;
         }
+        monitoring::reconcile(&ctx, &d, &mut status, &mut events, &now).await?;
         plans::advance(&ctx, &d, &mut status, &mut events, &now).await?
     };
     let status = status::flush(&ctx, &d, status, &now).await?;

@@ -5,6 +5,7 @@
 pub mod children;
 pub mod genesis;
 pub mod hash;
+pub mod monitoring;
 pub mod networking;
 pub mod rollout;
 pub mod service;
