@@ -197,6 +197,19 @@ async fn a_fleet_scales_reports_its_readiness_and_is_deleted_by_its_policy() {
         assert!(reasons.contains(&reason), "no {reason} event: {reasons:?}");
     }
 
+    // A public, monitored fleet on a cluster without the HTTPRoute and ServiceMonitor
+    // kinds: it says so, runs all the same, and (below) rests without retrying.
+    let mut public = deployment("nocrd", 1, "Retain");
+    public.spec.networking = Some(Default::default());
+    public.spec.monitoring = Some(serde_json::from_value(json!({"serviceMonitor": {}})).unwrap());
+    api.create(&PostParams::default(), &public).await.unwrap();
+    let d = settles(&client, "nocrd", 1, &["nocrd-0"]).await;
+    let conditions = d.status.unwrap().conditions.unwrap();
+    for kind in ["RouteReady", "ServiceMonitorReady"] {
+        let c = conditions.iter().find(|c| c.type_ == kind).unwrap_or_else(|| panic!("no {kind}: {conditions:?}"));
+        assert_eq!((c.status.as_str(), c.reason.as_str()), ("False", "CRDNotInstalled"), "{kind}");
+    }
+
     // At rest: a Ready fleet and its Running children cause no write for 35 s (more than
     // the fleet's 30 s recheck), as the API server's audit log records.
     let operator = |r: &&sei_testenv::AuditRecord| r.user_agent == sei_operator::context::USER_AGENT;
@@ -211,6 +224,11 @@ async fn a_fleet_scales_reports_its_readiness_and_is_deleted_by_its_policy() {
     let window = cp.audit().unwrap().split_off(seen);
     let sent: Vec<_> = window.iter().filter(operator).filter(|r| r.is_write()).collect();
     assert!(sent.is_empty(), "a fleet at rest caused writes: {sent:#?}");
+
+    // Retain without those kinds installed: the deployment goes, its child stays.
+    api.delete("nocrd", &DeleteParams::default()).await.unwrap();
+    eventually("nocrd gone", 60, || async { api.get_opt("nocrd").await.ok()?.is_none().then_some(()) }).await;
+    assert!(nodes.get_opt("nocrd-0").await.unwrap().is_some(), "Retain deleted the child");
 
     // Delete: the children go with it.
     api.delete("rpc", &DeleteParams::default()).await.unwrap();

@@ -69,7 +69,9 @@ pub async fn reconcile(
             Ok(())
         }
         Err(e) if not_found(&e) => {
-            // Not an error: the fleet runs unmonitored until the CRD is installed.
+            // Not an error: the fleet runs unmonitored until the kind is installed; tried
+            // again on the next change of the fleet, or in 10 minutes.
+            ctx.applied.record(&key(d), &monitor);
             let message = "Prometheus Operator CRD (ServiceMonitor) is not installed";
             if was.as_deref() != Some("CRDNotInstalled") {
                 events.push((EventType::Warning, "CRDNotInstalled", message.into()));

@@ -38,9 +38,10 @@ fn services(ctx: &Context, d: &SeiNodeDeployment) -> Api<Service> {
     Api::namespaced(ctx.client.clone(), &d.namespace().unwrap_or_default())
 }
 
-/// The kind is not served (the CRD is not installed).
+/// The kind is not served (the CRD is not installed). The API server answers a path it
+/// does not serve with a bare 404 page, not a Status, so only the code can be relied on.
 fn no_such_kind(e: &kube::Error) -> bool {
-    matches!(e, kube::Error::Api(s) if s.code == 404 && s.reason == "NotFound")
+    matches!(e, kube::Error::Api(s) if s.code == 404)
 }
 
 fn key(d: &SeiNodeDeployment, what: &str) -> String {
@@ -131,6 +132,12 @@ pub async fn reconcile(
         return Ok(Gate::Open);
     }
     let applied = key(d, "routes");
+    let missing = condition(conditions, ROUTE_READY).is_some_and(|c| c.reason == "CRDNotInstalled");
+    if missing && ctx.applied.current(&applied, &routes) {
+        // Tried lately, and the kind was not there: nothing to gate on.
+        status.networking_status = None;
+        return Ok(Gate::Open);
+    }
     if !ctx.applied.current(&applied, &routes) {
         let api = routes_api(ctx, d);
         let params = PatchParams::apply(names::MANAGER_DEPLOYMENT).force();
@@ -145,7 +152,10 @@ pub async fn reconcile(
                     }
                     set_condition(conditions, ROUTE_READY, "False", "CRDNotInstalled", message, generation, now);
                     status.networking_status = None;
-                    // Not an error: the fleet runs without public routes until it is installed.
+                    // Not an error: the fleet runs without public routes until the kind is
+                    // installed; tried again on the next change of the fleet, or in 10
+                    // minutes (not on every reconcile: a fleet at rest makes no writes).
+                    ctx.applied.record(&applied, &routes);
                     return Ok(Gate::Open);
                 }
                 Err(e) => return Err(e.into()),
