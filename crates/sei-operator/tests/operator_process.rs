@@ -33,7 +33,7 @@ async fn fleet(ns: &'static str) -> Fleet {
 
 /// `sidecar_env` is given to every pod's sidecar (an S3 server's address, say).
 async fn fleet_with(ns: &'static str, sidecar_env: Vec<(String, String)>) -> Fleet {
-    watchdog(900);
+    watchdog(1500);
     let (cp, client) = cluster(ns).await;
     let dir = tempfile::tempdir().unwrap();
     let runner = PodRunner::start(client.clone(), ns, seictl(), dir.path(), sidecar_env).await.unwrap();
@@ -322,7 +322,8 @@ async fn an_api_server_outage_and_an_etcd_outage_are_waited_out() {
             operator.log_tail(30)
         );
         all.extend(names);
-        f.all_running(&all, 240).await;
+        // Generous: the simulated cluster's own controllers take a while to recover too.
+        f.all_running(&all, 420).await;
         assert!(
             operator.exited().is_none(),
             "the operator exited after the {} outage:\n{}",

@@ -262,6 +262,10 @@ impl ControlPlane {
                 .arg(format!("--cluster-signing-key-file={}", pki.ca_key.display()))
                 .arg("--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller")
                 .arg("--concurrent-gc-syncs=5")
+                // kwok renews its fake nodes' leases slowly after an API-server outage; a
+                // 20 s outage made every node NotReady (and its pods unschedulable) with
+                // the default 50 s. Kubelets renew within seconds; this stands for that.
+                .arg("--node-monitor-grace-period=2m")
                 .arg("--v=1");
             cp.spawn("kube-controller-manager", kcm, None)?;
             let mut scheduler = Command::new(&bin.kube_scheduler);
