@@ -207,6 +207,28 @@ fn operator_bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_sei-operator"))
 }
 
+/// The operator's requests so far and its usage now; then the 30 s of rest that follow:
+/// what it sent meanwhile and its usage at the end.
+struct Rested {
+    log: Vec<AuditRecord>,
+    used: Usage,
+    steady: Vec<AuditRecord>,
+    after: Usage,
+}
+
+async fn rest(cp: &sei_testenv::ControlPlane, pid: u32, sampler: tokio::task::JoinHandle<()>) -> Rested {
+    let used = usage(pid);
+    let agent = sei_operator::context::USER_AGENT;
+    let all = cp.audit().unwrap();
+    let seen = all.len();
+    let log = all.into_iter().filter(|r| r.user_agent.starts_with(agent)).collect();
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let after = usage(pid);
+    sampler.abort();
+    let steady = cp.audit().unwrap().split_off(seen).into_iter().filter(|r| r.user_agent.starts_with(agent)).collect();
+    Rested { log, used, steady, after }
+}
+
 /// The simulated cluster of the end-to-end tests (audit log on), the pod runner and the
 /// release operator as its own process, logging warnings only.
 async fn cluster_and_operator(dir: &Path) -> (sei_testenv::ControlPlane, Client, PodRunner, Process) {
@@ -236,17 +258,8 @@ async fn bench(count: usize, dir: &Path) {
     let created = start.elapsed();
     wait_all_running(&nodes, count, start, &mut [&mut operator]).await;
     let wall = start.elapsed();
-    let used = usage(pid);
-
-    let agent = sei_operator::context::USER_AGENT;
-    let log = cp.audit().unwrap();
-    let mine: Vec<&AuditRecord> = log.iter().filter(|r| r.user_agent.starts_with(agent)).collect();
-    let seen = log.len();
-    tokio::time::sleep(Duration::from_secs(30)).await;
-    let after = usage(pid);
-    sampler.abort();
-    let steady: Vec<AuditRecord> =
-        cp.audit().unwrap().split_off(seen).into_iter().filter(|r| r.user_agent.starts_with(agent)).collect();
+    let Rested { log, used, steady, after } = rest(&cp, pid, sampler).await;
+    let mine: Vec<&AuditRecord> = log.iter().collect();
 
     println!();
     println!("{count} SeiNodes (full nodes) to Running on the simulated cluster");
@@ -309,16 +322,8 @@ async fn fleets(fleets: usize, size: usize, dir: &Path) {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let wall = start.elapsed();
-    let used = usage(pid);
-    let agent = sei_operator::context::USER_AGENT;
-    let log = cp.audit().unwrap();
-    let mine: Vec<&AuditRecord> = log.iter().filter(|r| r.user_agent.starts_with(agent)).collect();
-    let seen = log.len();
-    tokio::time::sleep(Duration::from_secs(30)).await;
-    let after = usage(pid);
-    sampler.abort();
-    let steady: Vec<AuditRecord> =
-        cp.audit().unwrap().split_off(seen).into_iter().filter(|r| r.user_agent.starts_with(agent)).collect();
+    let Rested { log, used, steady, after } = rest(&cp, pid, sampler).await;
+    let mine: Vec<&AuditRecord> = log.iter().collect();
     let count = fleets * size;
     println!();
     println!("{fleets} SeiNodeDeployments x {size} full nodes to Ready on the simulated cluster");
