@@ -24,12 +24,15 @@ pub fn repo_root() -> PathBuf {
 /// Every generated file with the content the code gives it now.
 pub fn files() -> Vec<Generated> {
     let file = |path: String, text: String| Generated { path, text };
-    let mut out: Vec<Generated> = sei_api::crd::all()
-        .into_iter()
-        .map(|(name, crd)| file(format!("deploy/crds/{name}"), sei_api::crd::to_yaml(&crd)))
-        .collect();
+    let mut out: Vec<Generated> = Vec::new();
+    for (name, crd) in sei_api::crd::all() {
+        let yaml = sei_api::crd::to_yaml(&crd);
+        out.push(file(format!("deploy/helm/sei-operator/crds/{name}"), yaml.clone()));
+        out.push(file(format!("deploy/crds/{name}"), yaml));
+    }
     out.push(file("docs/api-reference.md".into(), sei_api::crd::reference_markdown()));
     out.push(file("deploy/rbac/role.yaml".into(), sei_planner::rbac::manifest()));
+    out.push(file("deploy/helm/sei-operator/templates/rbac.yaml".into(), sei_planner::rbac::helm_template()));
     out.push(file("docs/sidecar-openapi.json".into(), sei_sidecar::openapi_json()));
     out.push(file("docs/config-validation.md".into(), sei_config::rule_examples::markdown()));
     out

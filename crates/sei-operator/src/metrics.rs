@@ -74,6 +74,12 @@ struct ControllerLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TaskLabels {
+    controller: String,
+    task_type: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct UnreachableLabels {
     controller: String,
     task_type: String,
@@ -115,6 +121,7 @@ pub struct Metrics {
     status_writes: Family<ControllerLabel, Counter>,
     sidecar_unreachable: Family<UnreachableLabels, Counter>,
     sidecar_throttled: Family<ControllerLabel, Counter>,
+    task_failures: Family<TaskLabels, Counter>,
     /// `(namespace, name)` of nodes with an active plan, for `plan_active`.
     active: Mutex<HashMap<(String, String), bool>>,
     /// `(namespace, name)` of every node with per-node series.
@@ -136,6 +143,12 @@ impl Default for Metrics {
         let status_writes = Family::<ControllerLabel, Counter>::default();
         let sidecar_unreachable = Family::<UnreachableLabels, Counter>::default();
         let sidecar_throttled = Family::<ControllerLabel, Counter>::default();
+        let task_failures = Family::<TaskLabels, Counter>::default();
+        // Counters an alert takes a rate of exist from the start, at 0, so that the alert
+        // and the dashboard see them before the first event.
+        for family in [&reconciles, &reconcile_errors, &status_writes, &sidecar_throttled] {
+            let _ = family.get_or_create(&controller());
+        }
         let r = &mut registry;
         r.register("sei_controller_seinode_phase", "1 for the node's current phase, 0 for the others", phase.clone());
         r.register("sei_controller_seinode_phase_transitions", "Observed node phase changes", transitions.clone());
@@ -179,6 +192,11 @@ impl Default for Metrics {
             "Sidecar calls not made because too many were in flight (the node is polled again later)",
             sidecar_throttled.clone(),
         );
+        r.register(
+            "sei_controller_task_failures",
+            "Plan task attempts that failed, by task type (a retried task counts once per failed attempt)",
+            task_failures.clone(),
+        );
         let fleets = crate::fleet_metrics::FleetMetrics::new(plan_active.clone());
         fleets.register(r);
         Metrics {
@@ -196,6 +214,7 @@ impl Default for Metrics {
             status_writes,
             sidecar_unreachable,
             sidecar_throttled,
+            task_failures,
             active: Mutex::new(HashMap::new()),
             nodes: Mutex::default(),
         }
@@ -238,6 +257,13 @@ impl Metrics {
 
     pub fn status_written(&self) {
         self.status_writes.get_or_create(&controller()).inc();
+    }
+
+    /// A failed attempt of a plan task (retried or failing its plan).
+    pub fn task_failed(&self, task_type: &str) {
+        self.task_failures
+            .get_or_create(&TaskLabels { controller: CONTROLLER.into(), task_type: task_type.into() })
+            .inc();
     }
 
     /// A task call that could not reach its sidecar (or, throttled, was not made).
@@ -385,6 +411,15 @@ mod tests {
     }
 
     #[test]
+    fn controller_counters_exist_at_zero_before_the_first_event() {
+        let text = Metrics::default().encode();
+        for name in ["reconciles", "reconcile_errors", "status_writes", "sidecar_calls_throttled"] {
+            let line = format!("sei_controller_{name}_total{{controller=\"seinode\"}} 0");
+            assert!(text.contains(&line), "{line} missing from\n{text}");
+        }
+    }
+
+    #[test]
     fn plans_are_classified_like_the_reference() {
         assert_eq!(plan_type(&plan(&["ensure-data-pvc", "observe-image"], PlanPhase::Complete)), "node-update");
         assert_eq!(plan_type(&plan(&["ensure-data-pvc", "mark-ready"], PlanPhase::Complete)), "init");
@@ -414,7 +449,11 @@ mod tests {
         m.transition("ns", "pacific-1", Some(NodePhase::Initializing), NodePhase::Running, Some(42.0));
         m.probe("ns", "a", Probe::Unreachable);
         m.reconcile_failed();
+        m.task_failed("snapshot-restore");
         let text = m.encode();
+        assert!(
+            text.contains(r#"sei_controller_task_failures_total{controller="seinode",task_type="snapshot-restore"} 1"#)
+        );
         assert!(text.contains(
             r#"sei_controller_seinode_phase_transitions_total{controller="seinode",namespace="ns",from_phase="Initializing",to_phase="Running"} 1"#
         ), "{text}");

@@ -463,10 +463,7 @@ async fn sidecar_status(runner: &PodRunner, node: &str) -> Option<serde_json::Va
 
 /// The CRD manifest `hack/crds.sh NAME` fetches from the Go module that publishes it.
 fn crd(name: &str) -> String {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let out = std::process::Command::new("bash").args(["hack/crds.sh", name]).current_dir(root).output().unwrap();
-    assert!(out.status.success(), "hack/crds.sh {name}: {}", String::from_utf8_lossy(&out.stderr));
-    std::fs::read_to_string(String::from_utf8(out.stdout).unwrap().trim()).unwrap()
+    sei_testenv::foreign_crds(name).unwrap()
 }
 
 /// A DNS server for the DNS gate: answers `127.0.0.1` for the names in `known`, NXDOMAIN

@@ -23,8 +23,14 @@ pub const MANAGER_DEPLOYMENT: &str = "seinodedeployment-controller";
 /// Where seid keeps its home inside the pod.
 pub const HOME: &str = "/sei";
 
-/// The sidecar image used when a SeiNode names none.
-pub const DEFAULT_SIDECAR_IMAGE: &str =
+/// The sidecar image used when a SeiNode names none and `SEI_SIDECAR_IMAGE` is unset:
+/// this release's `seictl` image (built from `images/seictl.Dockerfile`).
+pub const DEFAULT_SIDECAR_IMAGE: &str = concat!("ghcr.io/sei-k8s/seictl:", env!("CARGO_PKG_VERSION"));
+
+/// The reference operator's compiled-in sidecar image; set `SEI_SIDECAR_IMAGE` to it to
+/// keep the reference's sidecars while moving a cluster to this operator
+/// (docs/migrating.md).
+pub const REFERENCE_SIDECAR_IMAGE: &str =
     "ghcr.io/sei-protocol/seictl@sha256:d3ecb1a0d0f76366e468a7f771932690562238a3c45475b3353af422327eda65";
 
 pub fn statefulset(node: &str) -> String {

@@ -33,6 +33,9 @@ pub struct Platform {
     /// The DNS server (`ip:port`) the DNS gate asks whether a route's hostname resolves
     /// (`SEI_GATEWAY_RESOLVER`); unset: the system's resolver, as the reference.
     pub gateway_resolver: Option<std::net::SocketAddr>,
+    /// The sidecar image of nodes whose spec names none (`SEI_SIDECAR_IMAGE`, **new**;
+    /// default: this release's `seictl` image). The reference compiled its image in.
+    pub sidecar_image: String,
 }
 
 /// A platform variable that is missing or malformed.
@@ -109,6 +112,10 @@ impl Platform {
                         .map_err(|_| PlatformError::BadAddress { var: "SEI_GATEWAY_RESOLVER", value: v })?,
                 ),
             },
+            sidecar_image: get("SEI_SIDECAR_IMAGE")
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| crate::names::DEFAULT_SIDECAR_IMAGE.into()),
         })
     }
 
@@ -155,6 +162,15 @@ pub(crate) mod tests {
         };
         assert_eq!(with("127.0.0.1:5353").unwrap().gateway_resolver, Some("127.0.0.1:5353".parse().unwrap()));
         assert!(with("dns.local").unwrap_err().to_string().contains("SEI_GATEWAY_RESOLVER"));
+    }
+
+    #[test]
+    fn the_sidecar_image_defaults_to_ours_and_can_be_set() {
+        assert_eq!(platform().sidecar_image, format!("ghcr.io/sei-k8s/seictl:{}", env!("CARGO_PKG_VERSION")));
+        let mut env = env();
+        env.push(("SEI_SIDECAR_IMAGE", crate::names::REFERENCE_SIDECAR_IMAGE));
+        let p = Platform::from_env(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
+        assert_eq!(p.sidecar_image, crate::names::REFERENCE_SIDECAR_IMAGE);
     }
 
     #[test]

@@ -24,6 +24,10 @@ rules:
 pub struct AuditRecord {
     pub verb: String,
     pub user_agent: String,
+    /// The authenticated user, e.g. `system:serviceaccount:sei-system:sei-operator`.
+    pub user: String,
+    /// The resource's API group (`""` for the core group and non-resource URLs).
+    pub api_group: String,
     /// e.g. `seinodes`, `statefulsets`, `leases`; empty for non-resource URLs.
     pub resource: String,
     pub subresource: String,
@@ -50,6 +54,8 @@ struct Event {
     #[serde(default)]
     user_agent: String,
     #[serde(default)]
+    user: User,
+    #[serde(default)]
     object_ref: Option<ObjectRef>,
     #[serde(default)]
     response_status: Option<Status>,
@@ -58,7 +64,16 @@ struct Event {
 }
 
 #[derive(Deserialize, Default)]
+struct User {
+    #[serde(default)]
+    username: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
 struct ObjectRef {
+    #[serde(default)]
+    api_group: String,
     #[serde(default)]
     resource: String,
     #[serde(default)]
@@ -94,6 +109,8 @@ fn parse(text: &str) -> Vec<AuditRecord> {
         out.push(AuditRecord {
             verb: event.verb,
             user_agent: event.user_agent,
+            user: event.user.username,
+            api_group: object.api_group,
             resource: object.resource,
             subresource: object.subresource,
             namespace: object.namespace,
@@ -124,13 +141,15 @@ mod tests {
     #[test]
     fn requests_are_read_once_and_torn_lines_skipped() {
         let log = r#"{"kind":"Event","auditID":"a","stage":"ResponseStarted","verb":"watch","userAgent":"op/1","objectRef":{"resource":"pods","namespace":"x"},"responseStatus":{"code":200}}
-{"kind":"Event","auditID":"b","stage":"ResponseComplete","verb":"patch","userAgent":"op/1","requestReceivedTimestamp":"2026-12-01T10:00:00.250000Z","objectRef":{"resource":"seinodes","namespace":"x","name":"n","apiGroup":"sei.io","subresource":"status"},"responseStatus":{"code":200}}
+{"kind":"Event","auditID":"b","stage":"ResponseComplete","verb":"patch","userAgent":"op/1","user":{"username":"system:serviceaccount:s:op","groups":["system:serviceaccounts"]},"requestReceivedTimestamp":"2026-12-01T10:00:00.250000Z","objectRef":{"resource":"seinodes","namespace":"x","name":"n","apiGroup":"sei.io","subresource":"status"},"responseStatus":{"code":200}}
 {"kind":"Event","auditID":"a","stage":"ResponseComplete","verb":"watch","userAgent":"op/1","objectRef":{"resource":"pods","namespace":"x"},"responseStatus":{"code":200}}
 {"kind":"Event","auditID":"c","stage":"ResponseComplete","verb":"get","userAgent":"kubectl","requestURI":"/healthz","responseStatus":{"code":200}}
 {"kind":"Event","auditID":"d","stage":"Respo"#;
         let records = parse(log);
         assert_eq!(records.len(), 3);
         assert_eq!(records[1].subresource, "status");
+        assert_eq!((records[1].api_group.as_str(), records[0].api_group.as_str()), ("sei.io", ""));
+        assert_eq!((records[1].user.as_str(), records[0].user.as_str()), ("system:serviceaccount:s:op", ""));
         let received = records[1].received.unwrap().duration_since(SystemTime::UNIX_EPOCH).unwrap();
         assert_eq!(received.as_millis(), 1_796_119_200_250);
         assert_eq!(records[0].received, None);

@@ -71,11 +71,32 @@ impl Binaries {
 /// Runs `hack/<script>` (which builds or installs a test server into the cache once) and
 /// returns the path it prints; its last error line when it fails.
 pub(crate) fn from_hack_script(script: &str) -> Result<PathBuf, Error> {
+    hack(script, &[])
+}
+
+fn hack(script: &str, args: &[&str]) -> Result<PathBuf, Error> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../hack").join(script);
-    let out = Command::new("bash").arg(&path).output().map_err(|e| Error::Setup(format!("{}: {e}", path.display())))?;
+    let out = Command::new("bash")
+        .arg(&path)
+        .args(args)
+        .output()
+        .map_err(|e| Error::Setup(format!("{}: {e}", path.display())))?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         return Err(Error::Binaries(stderr.lines().last().unwrap_or("failed").to_string()));
     }
     Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+/// A tool the tests run (`helm`, `promtool`, `prometheus`), built from its Go module into
+/// the cache on first use by `hack/tools.sh`.
+pub fn tool(name: &str) -> Result<PathBuf, Error> {
+    hack("tools.sh", &[name])
+}
+
+/// The CRD manifest of a kind the operator manages but does not own (`gateway-api`,
+/// `prometheus-operator`), fetched from its Go module by `hack/crds.sh`.
+pub fn foreign_crds(name: &str) -> Result<String, Error> {
+    let path = hack("crds.sh", &[name])?;
+    std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))
 }

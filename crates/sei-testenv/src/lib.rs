@@ -23,7 +23,7 @@ mod s3_server;
 mod seid_sim;
 
 pub use audit::{AuditRecord, by_verb};
-pub use binaries::Binaries;
+pub use binaries::{Binaries, foreign_crds, tool};
 pub use control_plane::{Component, ControlPlane, Options, shared};
 pub use ec2_server::{Ec2Instance, Ec2Server};
 pub use error::Error;

@@ -7,7 +7,7 @@ use kube::ResourceExt;
 use kube::api::Api;
 use sei_api::SeiNode;
 use sei_api::common::NodePhase;
-use sei_api::plan::PlanPhase;
+use sei_api::plan::{PlanPhase, TaskPlan, TaskStatus};
 use sei_planner::executor::{self, Step};
 use sei_planner::names;
 use sei_planner::plan::task;
@@ -49,7 +49,16 @@ pub async fn execute(ctx: &Context, node: &SeiNode, work: &mut Work) -> Result<O
         reached: false,
         escalated: Default::default(),
     };
+    let attempts = |p: &TaskPlan| -> Vec<(i64, bool)> {
+        p.tasks.iter().map(|t| (t.retry_count.unwrap_or(0), t.status == TaskStatus::Failed)).collect()
+    };
+    let before = attempts(&plan);
     let step = executor::execute(&mut plan, &mut runner, now.clone()).await;
+    for ((task, after), before) in plan.tasks.iter().zip(attempts(&plan)).zip(before) {
+        if after.0 > before.0 || (after.1 && !before.1) {
+            ctx.metrics.task_failed(&task.task_type);
+        }
+    }
     let (trouble, reached) = (runner.trouble.take(), runner.reached);
     if let Some(e) = runner.escalated.into_inner().unwrap_or_else(|p| p.into_inner()) {
         // A person must fix this: the reconcile reports it; the plan resumes afterwards.

@@ -143,7 +143,7 @@ pub(crate) fn sidecar_container(node: &SeiNode, platform: &Platform, probes: boo
         .as_ref()
         .and_then(|s| s.image.clone())
         .filter(|i| !i.is_empty())
-        .unwrap_or_else(|| names::DEFAULT_SIDECAR_IMAGE.into());
+        .unwrap_or_else(|| platform.sidecar_image.clone());
     let env = [
         ("SEI_CHAIN_ID", node.spec.chain_id.clone()),
         ("SEI_SIDECAR_PORT", port.to_string()),
