@@ -11,7 +11,7 @@ CARGO ?= cargo
 # Control-plane binaries are cached outside the repository by hack/control-plane.sh.
 KUBECTL = $(shell bash hack/control-plane.sh | cut -d: -f1)/kubectl --kubeconfig $(DEMO_DIR)/kubeconfig
 
-.PHONY: demo demo-down test generate control-plane s3-server ec2-server crds rust
+.PHONY: demo demo-down test generate control-plane s3-server ec2-server crds tools rust
 
 rust:
 	@bash hack/ensure-rust.sh
@@ -29,8 +29,22 @@ crds:
 	@bash hack/crds.sh gateway-api >/dev/null
 	@bash hack/crds.sh prometheus-operator >/dev/null
 
-demo: rust control-plane s3-server
-	@$(CARGO) build -q -p sei-testenv --bin sei-devcluster --bin seid-sim -p sei-operator --bin sei-operator -p seictl --bin seictl
+# helm, promtool and prometheus, built once from their Go modules (about 12 min cold).
+tools:
+	@bash hack/tools.sh helm >/dev/null
+	@bash hack/tools.sh promtool >/dev/null
+	@bash hack/tools.sh prometheus >/dev/null
+
+demo: rust
+	@# A first run on a fresh 2-core machine takes about 20 minutes, mostly builds that
+	@# are cached afterwards; every step says what it does and roughly how long.
+	@bash hack/control-plane.sh --check 2>/dev/null || echo "demo: building the Kubernetes control plane from its Go modules (first run only: about 10 min)"
+	@bash hack/control-plane.sh >/dev/null
+	@bash hack/s3-server.sh --check 2>/dev/null || echo "demo: building the S3-compatible server (first run only: about 3 min)"
+	@bash hack/s3-server.sh >/dev/null
+	@[ -x target/debug/sei-operator ] || echo "demo: building the operator, seictl and the simulated seid (first run only: about 6 min; cargo shows its progress)"
+	@$(CARGO) build -p sei-testenv --bin sei-devcluster --bin seid-sim -p sei-operator --bin sei-operator -p seictl --bin seictl
+	@echo "demo: starting the simulated cluster (etcd, API server, scheduler, controllers, kwok) and the operator (seconds)"
 	@target/debug/sei-devcluster --state-dir $(DEMO_DIR) up \
 		--operator target/debug/sei-operator --seictl target/debug/seictl
 	@echo
@@ -82,7 +96,7 @@ demo-down:
 generate: rust
 	@$(CARGO) run -q -p sei-generate --bin generate
 
-test: rust control-plane s3-server ec2-server crds
+test: rust control-plane s3-server ec2-server crds tools
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	@mkdir -p target

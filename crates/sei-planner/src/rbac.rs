@@ -14,33 +14,46 @@ fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
     }
 }
 
-const MANAGE: &[&str] = &["create", "delete", "get", "list", "patch", "update", "watch"];
-const READ: &[&str] = &["get", "list", "watch"];
-
 /// What the controllers need, cluster-wide (they watch every namespace).
 pub fn cluster_role() -> ClusterRole {
     ClusterRole {
         metadata: ObjectMeta { name: Some("sei-operator".into()), ..Default::default() },
+        // Verbs per resource are the operator's call sites; the install test
+        // (crates/sei-operator/tests/install.rs) checks them against the audit log.
+        // A server-side apply that creates its object is authorized as `create` as well
+        // as `patch` (the audit log records only the patch), so applied kinds keep `create`.
         rules: Some(vec![
-            // Events on SeiNodes and SeiNodeDeployments.
-            rule(&["", "events.k8s.io"], &["events"], &["create", "patch"]),
-            // Data PVCs, headless/bootstrap/internal/external Services.
-            rule(&[""], &["persistentvolumeclaims", "services"], MANAGE),
+            // Events on SeiNodes and SeiNodeDeployments (kube's recorder speaks events.k8s.io;
+            // a repeated event patches its series count).
+            rule(&["events.k8s.io"], &["events"], &["create", "patch"]),
+            // Data PVCs (created, deleted with their node unless imported).
+            rule(&[""], &["persistentvolumeclaims"], &["create", "delete", "get", "list", "watch"]),
+            // Headless and internal/external Services are applied; the bootstrap Service is
+            // created and torn down; Retain deletion and networking removal read them.
+            rule(&[""], &["services"], &["create", "delete", "get", "list", "patch", "watch"]),
             // Import validation reads the bound PV.
-            rule(&[""], &["persistentvolumes"], READ),
+            rule(&[""], &["persistentvolumes"], &["get"]),
             // A node's pod starting or stopping wakes its reconcile (metadata watch only).
-            rule(&[""], &["pods"], READ),
+            rule(&[""], &["pods"], &["list", "watch"]),
             // Key validation reads the validator's key Secrets; the sidecar token Secret is
-            // created and kept by the operator, and one left by an earlier node of the same
-            // name is deleted.
-            rule(&[""], &["secrets"], &["create", "delete", "get", "list", "watch", "patch", "update"]),
-            rule(&["apps"], &["statefulsets"], MANAGE),
-            rule(&["batch"], &["jobs"], MANAGE),
-            rule(&["gateway.networking.k8s.io"], &["httproutes"], MANAGE),
-            rule(&["monitoring.coreos.com"], &["servicemonitors"], MANAGE),
-            rule(&["sei.io"], &["seinodes", "seinodedeployments"], MANAGE),
+            // created by the operator, and one left by an earlier node of the same name is
+            // deleted.
+            rule(&[""], &["secrets"], &["create", "delete", "get"]),
+            // Applied; observe-image reads the roll-out.
+            rule(&["apps"], &["statefulsets"], &["create", "get", "list", "patch", "watch"]),
+            // Bootstrap Jobs of nodes restored at a height.
+            rule(&["batch"], &["jobs"], &["create", "delete", "get", "list", "watch"]),
+            // Applied, listed for stale ones, deleted; Retain removes the owner by merge patch.
+            rule(&["gateway.networking.k8s.io"], &["httproutes"], &["create", "delete", "list", "patch"]),
+            rule(&["monitoring.coreos.com"], &["servicemonitors"], &["create", "delete", "get", "patch"]),
+            // Children are created, replaced by roll-out tasks and deleted by scaling.
+            rule(&["sei.io"], &["seinodes"], &["create", "delete", "get", "list", "patch", "update", "watch"]),
+            // Fleets are watched and their finalizer patched.
+            rule(&["sei.io"], &["seinodedeployments"], &["list", "patch", "watch"]),
+            // Owner references with blockOwnerDeletion, where OwnerReferencesPermissionEnforcement is on.
             rule(&["sei.io"], &["seinodes/finalizers", "seinodedeployments/finalizers"], &["update"]),
-            rule(&["sei.io"], &["seinodes/status", "seinodedeployments/status"], &["get", "patch", "update"]),
+            // One status write per reconcile, a PUT with the resourceVersion read.
+            rule(&["sei.io"], &["seinodes/status", "seinodedeployments/status"], &["update"]),
         ]),
         aggregation_rule: None,
     }
@@ -54,10 +67,8 @@ pub fn leader_election_role(namespace: &str) -> Role {
             namespace: Some(namespace.into()),
             ..Default::default()
         },
-        rules: Some(vec![
-            rule(&["coordination.k8s.io"], &["leases"], &["get", "list", "watch", "create", "update", "patch"]),
-            rule(&["", "events.k8s.io"], &["events"], &["create", "patch"]),
-        ]),
+        // The elector reads, creates and replaces its Lease; it emits no events.
+        rules: Some(vec![rule(&["coordination.k8s.io"], &["leases"], &["get", "create", "update"])]),
     }
 }
 
