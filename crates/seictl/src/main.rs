@@ -2,13 +2,17 @@
 //!
 //! Exit codes: 0 success, 1 invalid input (the reason on stderr), 2 usage error.
 
+mod cluster;
 mod config_cmd;
 mod keys_cmd;
+mod nd;
+mod output;
+mod plugin_cmd;
 mod serve_cmd;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "seictl", version, about = "Run and inspect Sei nodes")]
@@ -27,14 +31,30 @@ enum Command {
     Keys(keys_cmd::KeysCommand),
     /// Run the node sidecar: the task API the operator drives (see docs/sidecar.md).
     Serve(serve_cmd::ServeArgs),
+    /// SeiNodeDeployments: apply from a preset, get, list, delete, watch.
+    #[command(subcommand, name = "nodedeployment", visible_alias = "nd")]
+    Nd(nd::NdCommand),
+    /// Install this binary as the kubectl plugin `kubectl-sei` (a symlink), so that
+    /// `kubectl sei ...` runs it.
+    InstallPlugin(plugin_cmd::InstallArgs),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // As the kubectl plugin, the same arguments mean the same; only help says `kubectl sei`.
+    let mut command = Cli::command();
+    if plugin_cmd::invoked_as_plugin() {
+        command = command.name("kubectl-sei").bin_name("kubectl sei");
+    }
+    let cli = match Cli::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let result = match cli.command {
         Command::Config(cmd) => config_cmd::run(cmd),
         Command::Keys(cmd) => keys_cmd::run(cmd),
         Command::Serve(args) => serve_cmd::run(args),
+        Command::Nd(cmd) => nd::run(cmd),
+        Command::InstallPlugin(args) => plugin_cmd::install(args),
     };
     match result {
         Ok(code) => code,
