@@ -317,8 +317,27 @@ async fn the_chart_installs_and_its_service_account_alone_runs_nodes_and_a_genes
     // A full node runs.
     let nodes: Api<SeiNode> = Api::namespaced(admin.clone(), NS);
     nodes.create(&PostParams::default(), &full_node(NS, "full", "pacific-1")).await.unwrap();
-    // A node of a chain whose genesis exists nowhere fails, and says so.
-    nodes.create(&PostParams::default(), &full_node(NS, "lost", "nowhere-1")).await.unwrap();
+    // A node whose data claim is taken by a foreign PVC fails, and says so.
+    let foreign = json!({
+        "metadata": {"name": "data-stuck"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": sei_testenv::STORAGE_CLASS,
+                 "resources": {"requests": {"storage": "1Gi"}}}
+    });
+    let claims: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> = Api::namespaced(admin.clone(), NS);
+    claims.create(&PostParams::default(), &serde_json::from_value(foreign).unwrap()).await.unwrap();
+    nodes.create(&PostParams::default(), &full_node(NS, "stuck", "pacific-1")).await.unwrap();
+    // A full node of the new chain below, created before it: it waits for the genesis
+    // the ceremony publishes, then runs.
+    nodes.create(&PostParams::default(), &full_node(NS, "follower", "install-1")).await.unwrap();
+    // It is told the genesis is not there yet, and keeps trying (the reference failed it).
+    eventually("the follower retrying configure-genesis", 180, || async {
+        let n = nodes.get("follower").await.ok()?;
+        let plan = n.status?.plan?;
+        let task = plan.tasks.iter().find(|t| t.task_type == "configure-genesis")?;
+        (task.retry_count.unwrap_or(0) >= 1).then_some(())
+    })
+    .await;
+    assert_ne!(phase(&nodes.get("follower").await.unwrap()).as_deref(), Some("Failed"));
     // A node whose sidecar never answers (nobody plays its kubelet).
     let dark: Api<SeiNode> = Api::namespaced(admin.clone(), DARK_NS);
     dark.create(&PostParams::default(), &full_node(DARK_NS, "dark", "pacific-1")).await.unwrap();
@@ -331,14 +350,15 @@ async fn the_chart_installs_and_its_service_account_alone_runs_nodes_and_a_genes
             "replicas": 2, "updateStrategy": {"type": "InPlace"},
             "genesis": {"chainId": "install-1", "accountBalance": "1000000000usei"},
             "monitoring": {"serviceMonitor": {}},
-            "template": {"spec": {"chainId": "install-1", "image": "sei:v1", "validator": {}}}
+            "template": {"metadata": {"labels": {"sei.io/chain": "install-1"}},
+                         "spec": {"chainId": "install-1", "image": "sei:v1", "validator": {}}}
         }
     }))
     .unwrap();
     fleets.create(&PostParams::default(), &chain).await.unwrap();
 
     node_phase(&nodes, "full", "Running", 240).await;
-    node_phase(&nodes, "lost", "Failed", 240).await;
+    node_phase(&nodes, "stuck", "Failed", 240).await;
     eventually("the ceremony complete and the fleet Ready", 420, || async {
         let s = fleets.get("chain").await.ok()?.status?;
         let done = s.conditions?.iter().any(|c| c.type_ == "GenesisCeremonyComplete" && c.status == "True");
@@ -346,6 +366,7 @@ async fn the_chart_installs_and_its_service_account_alone_runs_nodes_and_a_genes
     })
     .await;
     node_phase(&nodes, "chain-0", "Running", 60).await;
+    node_phase(&nodes, "follower", "Running", 180).await;
 
     // Prometheus: the alerts load and evaluate cleanly, and every series they and the
     // dashboard query exists (sampled from this operator).
@@ -380,7 +401,8 @@ async fn the_chart_installs_and_its_service_account_alone_runs_nodes_and_a_genes
     // Clean-up through the same account: finalizers, children, volumes.
     gone(&fleets, "chain").await;
     gone(&nodes, "full").await;
-    gone(&nodes, "lost").await;
+    gone(&nodes, "stuck").await;
+    gone(&nodes, "follower").await;
     gone(&dark, "dark").await;
     prom.stop(Duration::from_secs(5));
     operator.stop(Duration::from_secs(10));

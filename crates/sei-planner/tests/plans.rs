@@ -288,3 +288,15 @@ fn every_planned_sidecar_task_reads_back_through_the_contract_and_converts_to_a_
     }
     assert!(seen.len() >= 12, "{seen:?}");
 }
+
+#[test]
+fn a_full_node_of_a_new_chain_waits_for_its_genesis_one_of_a_known_chain_does_not() {
+    let genesis_retries = |chain: &str| {
+        let mut n = node(json!({"fullNode": {}}));
+        n.spec.chain_id = chain.into();
+        let plan = build_init_plan(&n, PLAN).unwrap();
+        plan.tasks.iter().find(|t| t.task_type == "configure-genesis").unwrap().max_retries
+    };
+    assert_eq!(genesis_retries("bench-1"), Some(sei_planner::plan::GENESIS_WAIT_RETRIES));
+    assert_eq!(genesis_retries("pacific-1"), None);
+}

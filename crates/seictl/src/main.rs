@@ -2,6 +2,9 @@
 //!
 //! Exit codes: 0 success, 1 invalid input (the reason on stderr), 2 usage error.
 
+// Planning of `bench up`; compiled with its tests until the verbs that use it land.
+#[cfg(test)]
+mod bench;
 mod cluster;
 mod config_cmd;
 mod keys_cmd;

@@ -13,7 +13,7 @@ pub use group::{
 };
 pub use ids::{TASK_NAMESPACE, sub_task_id, task_id};
 pub use intent::config_intent;
-pub use node::{PlanError, build_init_plan, build_running_plan, task_types, validate_mode};
+pub use node::{GENESIS_WAIT_RETRIES, PlanError, build_init_plan, build_running_plan, task_types, validate_mode};
 
 /// Names of the tasks the controller carries out itself. Sidecar tasks are
 /// [`sei_tasks::TaskType`]s, stored as [`sei_tasks::StoredTask`]s.

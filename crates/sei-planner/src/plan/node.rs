@@ -203,6 +203,12 @@ fn config_apply(node: &SeiNode) -> StoredTask {
     StoredTask::ConfigApply(StoredConfigApply { mode: mode.into(), overrides, ..Default::default() })
 }
 
+/// Attempts of `configure-genesis` for a chain whose genesis is not embedded: about 30
+/// minutes at the executor's 30 s backoff. A new chain's genesis appears in S3 only when
+/// its ceremony completes, so its full nodes may start first and wait (the reference
+/// failed them at once).
+pub const GENESIS_WAIT_RETRIES: i64 = 60;
+
 /// The sidecar progression of §5.6 steps 1-4 (`snapshot-upload` is added by callers).
 fn sidecar_progression(
     b: &mut Builder,
@@ -213,7 +219,10 @@ fn sidecar_progression(
     if let Some(s3) = source.and_then(|s| s.s3.as_ref()) {
         b.sidecar(StoredTask::SnapshotRestore(StoredSnapshotRestore { target_height: s3.target_height }));
     }
-    b.sidecar(StoredTask::ConfigureGenesis);
+    let genesis = b.sidecar(StoredTask::ConfigureGenesis);
+    if sei_config::chains::lookup(&node.spec.chain_id).is_none() {
+        genesis.max_retries = Some(GENESIS_WAIT_RETRIES);
+    }
     b.sidecar(config_apply(node));
     if let Some(p) = peers {
         b.sidecar(StoredTask::DiscoverPeers(p.clone()));
