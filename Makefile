@@ -84,6 +84,9 @@ demo: rust
 	@echo "$$ kubectl get seinodedeployment demo-chain -o jsonpath='{.status.conditions}'"
 	@$(KUBECTL) get seinodedeployment demo-chain -o jsonpath='{range .status.conditions[*]}{.type}={.status} ({.reason}){"\n"}{end}'
 	@echo
+	@echo "$$ seictl nd list   # the fleets from the CLI (also the kubectl plugin: seictl install-plugin; kubectl sei nd list)"
+	@target/debug/seictl nd list --kubeconfig $(DEMO_DIR)/kubeconfig
+	@echo
 	@echo "Point kubectl at the cluster:  export KUBECONFIG=$$(realpath $(DEMO_DIR)/kubeconfig)"
 	@echo "Stop it:                       make demo-down"
 
