@@ -7,6 +7,7 @@
 mod bench;
 mod cluster;
 mod config_cmd;
+mod jsonpath;
 mod keys_cmd;
 mod nd;
 mod output;

@@ -1,13 +1,30 @@
-//! How read verbs print objects: `-o yaml` (default), `json`, `name`, or `table`.
+//! How read verbs print objects: `-o yaml`, `json`, `name`, `table` or `jsonpath=TEMPLATE`.
 
 use serde_json::Value;
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+use crate::jsonpath::Template;
+
+#[derive(Clone, Debug)]
 pub enum Format {
     Yaml,
     Json,
     Name,
     Table,
+    JsonPath(Template),
+}
+
+/// The value parser of `-o`.
+pub fn parse_format(s: &str) -> Result<Format, String> {
+    match s {
+        "yaml" => Ok(Format::Yaml),
+        "json" => Ok(Format::Json),
+        "name" => Ok(Format::Name),
+        "table" => Ok(Format::Table),
+        _ => match s.strip_prefix("jsonpath=") {
+            Some(t) => Template::parse(t).map(Format::JsonPath).map_err(|e| e.to_string()),
+            None => Err(format!("{s:?}: use yaml, json, name, table or jsonpath=TEMPLATE")),
+        },
+    }
 }
 
 fn age(created: Option<&str>) -> String {
@@ -56,8 +73,9 @@ fn table(items: &[Value], namespaces: bool) -> String {
 }
 
 /// One object.
-pub fn one(obj: &Value, format: Format) -> String {
+pub fn one(obj: &Value, format: &Format) -> String {
     match format {
+        Format::JsonPath(t) => t.render(obj),
         Format::Yaml => serde_norway::to_string(obj).expect("YAML"),
         Format::Json => serde_json::to_string_pretty(obj).expect("JSON") + "\n",
         Format::Name => format!("seinodedeployment.sei.io/{}\n", obj["metadata"]["name"].as_str().unwrap_or_default()),
@@ -66,12 +84,12 @@ pub fn one(obj: &Value, format: Format) -> String {
 }
 
 /// A list (as the API returns it: `SeiNodeDeploymentList`).
-pub fn list(items: Vec<Value>, format: Format, namespaces: bool) -> String {
+pub fn list(items: Vec<Value>, format: &Format, namespaces: bool) -> String {
     match format {
-        Format::Name => items.iter().map(|o| one(o, Format::Name)).collect(),
+        Format::Name => items.iter().map(|o| one(o, &Format::Name)).collect(),
         Format::Table if items.is_empty() => String::new(),
         Format::Table => table(&items, namespaces),
-        _ => {
+        Format::Yaml | Format::Json | Format::JsonPath(_) => {
             let list =
                 serde_json::json!({"apiVersion": "sei.io/v1alpha1", "kind": "SeiNodeDeploymentList", "items": items});
             one(&list, format)
@@ -90,11 +108,14 @@ mod tests {
             "spec": {"replicas": 4, "template": {"spec": {"chainId": "c-1", "image": "sei:v1"}}},
             "status": {"phase": "Ready", "readyReplicas": 4}
         });
-        let t = list(vec![o.clone()], Format::Table, true);
+        let t = list(vec![o.clone()], &Format::Table, true);
         let lines: Vec<&str> = t.lines().collect();
         assert!(lines[0].starts_with("NAMESPACE   NAME    PHASE   READY   CHAIN"), "{t}");
         assert!(lines[1].starts_with("ns          chain   Ready   4/4     c-1"), "{t}");
-        assert_eq!(one(&o, Format::Name), "seinodedeployment.sei.io/chain\n");
-        assert!(list(vec![o], Format::Json, false).contains("\"kind\": \"SeiNodeDeploymentList\""));
+        assert_eq!(one(&o, &Format::Name), "seinodedeployment.sei.io/chain\n");
+        assert!(list(vec![o.clone()], &Format::Json, false).contains("\"kind\": \"SeiNodeDeploymentList\""));
+        let names = parse_format("jsonpath={range .items[*]}{.metadata.name}{end}").unwrap();
+        assert_eq!(list(vec![o], &names, false), "chain");
+        assert!(parse_format("wide").unwrap_err().contains("jsonpath=TEMPLATE"));
     }
 }

@@ -81,6 +81,11 @@ async fn apply_from_a_preset_then_read_watch_and_delete() {
     assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap()["spec"]["template"]["spec"]["chainId"], "bench-1");
     let (_, stdout, _) = out(&mut seictl(cp, NS, &["nd", "get", "chain"]));
     assert!(stdout.contains("kind: SeiNodeDeployment"), "{stdout}");
+    let (_, stdout, _) = out(&mut seictl(cp, NS, &["nd", "get", "chain", "-o", "jsonpath={.spec.genesis.chainId}"]));
+    assert_eq!(stdout, "bench-1");
+    let each = "jsonpath={range .items[*]}{.metadata.name}:{.metadata.labels.sei\\.io/role}{\"\\n\"}{end}";
+    let (_, stdout, _) = out(&mut seictl(cp, NS, &["nd", "list", "-o", each]));
+    assert_eq!(stdout, "chain:validator\nrpc:node\n");
     let (_, stdout, _) = out(&mut seictl(cp, NS, &["nd", "list", "-l", "sei.io/role=node", "-o", "name"]));
     assert_eq!(stdout, "seinodedeployment.sei.io/rpc\n");
     let (_, stdout, _) = out(&mut seictl(cp, NS, &["nd", "list", "-A"]));
@@ -143,6 +148,8 @@ async fn bad_input_names_what_to_fix_and_creates_nothing() {
         (vec!["nd", "delete", "x", "--cascade", "later"], 2, "--cascade"),
         (vec!["nd", "watch", "x", "--timeout", "soon"], 2, "--timeout"),
         (vec!["nd", "frobnicate"], 2, "unrecognized subcommand"),
+        (vec!["nd", "get", "x", "-o", "jsonpath={.a"], 2, "-o jsonpath=\"{.a\": an unclosed {"),
+        (vec!["nd", "get", "x", "-o", "wide"], 2, "jsonpath=TEMPLATE"),
     ];
     for (args, code, says) in cases {
         let (got, _, stderr) = out(&mut seictl(cp, NS, &args));

@@ -64,8 +64,8 @@ pub struct ApplyArgs {
     /// Let the API server validate and show the result without saving it.
     #[arg(long)]
     pub dry_run: bool,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value = "json")]
+    /// Output format: json, yaml, name, table or jsonpath=TEMPLATE.
+    #[arg(short = 'o', long, value_parser = output::parse_format, default_value = "json")]
     pub output: Format,
     #[command(flatten)]
     pub cluster: ClusterArgs,
@@ -74,7 +74,8 @@ pub struct ApplyArgs {
 #[derive(Args, Debug)]
 pub struct GetArgs {
     pub name: String,
-    #[arg(short = 'o', long, value_enum, default_value = "yaml")]
+    /// Output format: yaml, json, name, table or jsonpath=TEMPLATE (as kubectl's).
+    #[arg(short = 'o', long, value_parser = output::parse_format, default_value = "yaml")]
     pub output: Format,
     #[command(flatten)]
     pub cluster: ClusterArgs,
@@ -88,7 +89,8 @@ pub struct ListArgs {
     /// Label selector, e.g. -l sei.io/chain=bench-1.
     #[arg(short = 'l', long)]
     pub selector: Option<String>,
-    #[arg(short = 'o', long, value_enum, default_value = "table")]
+    /// Output format: table, yaml, json (a SeiNodeDeploymentList), name or jsonpath=TEMPLATE.
+    #[arg(short = 'o', long, value_parser = output::parse_format, default_value = "table")]
     pub output: Format,
     #[command(flatten)]
     pub cluster: ClusterArgs,
@@ -200,14 +202,14 @@ async fn apply(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         .patch(&a.name, &params, &Patch::Apply(&object))
         .await
         .map_err(api_error)?;
-    print(&output::one(&to_value(&applied), a.output))?;
+    print(&output::one(&to_value(&applied), &a.output))?;
     Ok(ExitCode::SUCCESS)
 }
 
 async fn get(a: GetArgs) -> anyhow::Result<ExitCode> {
     let cluster = a.cluster.connect().await?;
     let obj = api(cluster.client, Some(&cluster.namespace)).get(&a.name).await.map_err(api_error)?;
-    print(&output::one(&to_value(&obj), a.output))?;
+    print(&output::one(&to_value(&obj), &a.output))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -220,12 +222,12 @@ async fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
     }
     let items = api(cluster.client.clone(), ns).list(&params).await.map_err(api_error)?;
     let values: Vec<Value> = items.items.iter().map(to_value).collect();
-    if values.is_empty() && a.output == Format::Table {
+    if values.is_empty() && matches!(a.output, Format::Table) {
         let where_ =
             if a.all_namespaces { "any namespace".to_string() } else { format!("namespace {}", cluster.namespace) };
         eprintln!("No SeiNodeDeployments found in {where_}.");
     }
-    print(&output::list(values, a.output, a.all_namespaces))?;
+    print(&output::list(values, &a.output, a.all_namespaces))?;
     Ok(ExitCode::SUCCESS)
 }
 
