@@ -19,7 +19,12 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "seictl", version, about = "Run and inspect Sei nodes")]
+#[command(
+    name = "seictl",
+    version,
+    about = "Run and inspect Sei nodes: config files, validator keys, the node sidecar, and SeiNodeDeployments on Kubernetes",
+    after_help = "Exit codes: 0 success; 1 bad input or a failed operation (one line on stderr naming the flag or field); 2 usage error.\nThe same binary is the kubectl plugin `kubectl sei` (seictl install-plugin). Manual: docs/seictl.md"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

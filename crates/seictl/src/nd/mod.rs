@@ -27,6 +27,10 @@ pub enum NdCommand {
     ///
     /// Precedence, lowest first: the preset, --image, --replicas, --chain-id, then each
     /// --set in order. The name and namespace always come from the command line.
+    #[command(after_help = "Examples:\n  \
+        seictl nd apply bench --preset genesis-chain --chain-id bench-1 --image ghcr.io/sei-protocol/sei:v6.3.0\n  \
+        seictl nd apply bench-rpc --preset rpc --chain-id bench-1 --image ghcr.io/sei-protocol/sei:v6.3.0 --replicas 3\n  \
+        seictl nd apply bench --preset genesis-chain --chain-id bench-1 --image sei:v2 --dry-run -o yaml")]
     Apply(ApplyArgs),
     /// Print one SeiNodeDeployment.
     Get(GetArgs),
@@ -37,6 +41,7 @@ pub enum NdCommand {
     /// Print the SeiNodeDeployment as one JSON line per change until it reaches a phase.
     ///
     /// Exits 0 at the phase, 1 if the deployment fails or the timeout passes.
+    #[command(after_help = "Example:\n  seictl nd watch bench --until ready --timeout 20m | jq -r .status.phase")]
     Watch(WatchArgs),
 }
 
@@ -73,6 +78,7 @@ pub struct ApplyArgs {
 
 #[derive(Args, Debug)]
 pub struct GetArgs {
+    /// The SeiNodeDeployment's name.
     pub name: String,
     /// Output format: yaml, json, name, table or jsonpath=TEMPLATE (as kubectl's).
     #[arg(short = 'o', long, value_parser = output::parse_format, default_value = "yaml")]
@@ -105,6 +111,7 @@ pub enum Cascade {
 
 #[derive(Args, Debug)]
 pub struct DeleteArgs {
+    /// The SeiNodeDeployment's name.
     pub name: String,
     /// How dependents go: foreground (wait for them), background, or orphan.
     #[arg(long, value_enum, default_value = "foreground")]
@@ -115,10 +122,11 @@ pub struct DeleteArgs {
 
 #[derive(Args, Debug)]
 pub struct WatchArgs {
+    /// The SeiNodeDeployment's name.
     pub name: String,
     /// The phase to wait for: Ready, Initializing, Upgrading, Degraded, Pending
     /// (any case). Failed always ends the watch with exit code 1.
-    #[arg(long, default_value = "Ready", value_parser = ["Ready", "ready", "Initializing", "initializing", "Upgrading", "upgrading", "Degraded", "degraded", "Pending", "pending"])]
+    #[arg(long, default_value = "Ready", ignore_case = true, value_parser = ["Ready", "Initializing", "Upgrading", "Degraded", "Pending"])]
     pub until: String,
     /// Give up after this long (e.g. 90s, 15m, 1h).
     #[arg(long, default_value = "15m", value_parser = parse_duration)]
