@@ -13,6 +13,7 @@ mod nd;
 mod output;
 mod plugin_cmd;
 mod serve_cmd;
+mod workload_cmd;
 
 use std::process::ExitCode;
 
@@ -43,6 +44,9 @@ enum Command {
     /// SeiNodeDeployments: apply from a preset, get, list, delete, watch.
     #[command(subcommand, name = "nodedeployment", visible_alias = "nd")]
     Nd(nd::NdCommand),
+    /// Workloads for test chains that follow the bench runtime contract (exit 0/1/2, RESULT_DIR).
+    #[command(subcommand)]
+    Workload(workload_cmd::WorkloadCommand),
     /// Install this binary as the kubectl plugin `kubectl-sei` (a symlink), so that
     /// `kubectl sei ...` runs it.
     InstallPlugin(plugin_cmd::InstallArgs),
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve_cmd::run(args),
         Command::Nd(cmd) => nd::run(cmd),
         Command::InstallPlugin(args) => plugin_cmd::install(args),
+        Command::Workload(cmd) => workload_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,
