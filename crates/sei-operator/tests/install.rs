@@ -155,15 +155,7 @@ async fn prom_query(base: &str, path: &str) -> Option<Value> {
 fn queried_series() -> BTreeSet<String> {
     let mut text = std::fs::read_to_string(repo().join("deploy/helm/sei-operator/files/alerts.yaml")).unwrap();
     text += &std::fs::read_to_string(repo().join("deploy/helm/sei-operator/files/dashboard.json")).unwrap();
-    let mut out = BTreeSet::new();
-    let mut rest = text.as_str();
-    while let Some(i) = rest.find("sei_controller_") {
-        let tail = &rest[i..];
-        let end = tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(tail.len());
-        out.insert(tail[..end].to_string());
-        rest = &tail[end..];
-    }
-    out
+    common::series_in(&text)
 }
 
 fn phase(node: &SeiNode) -> Option<String> {

@@ -3,6 +3,8 @@
 //! keeps it quiet, and every series the alerts and the dashboard query is one the operator
 //! exports. (tests/install.rs checks the same names on a real Prometheus scraping it.)
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -42,19 +44,6 @@ fn exported() -> BTreeSet<String> {
         }
     }
     names
-}
-
-/// Every `sei_controller_*` name in a PromQL expression.
-pub fn series_in(expr: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut rest = expr;
-    while let Some(i) = rest.find("sei_controller_") {
-        let tail = &rest[i..];
-        let end = tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(tail.len());
-        out.insert(tail[..end].to_string());
-        rest = &tail[end..];
-    }
-    out
 }
 
 fn alerts() -> Vec<(String, String)> {
@@ -133,12 +122,12 @@ fn alerts_and_dashboard_query_only_series_the_operator_exports() {
     assert!(exported.contains("sei_controller_task_failures_total"), "{exported:?}");
     let mut used = BTreeSet::new();
     for (name, expr) in alerts() {
-        let series = series_in(&expr);
+        let series = common::series_in(&expr);
         assert!(!series.is_empty() || expr.contains("up{job=\"sei-operator\"}"), "{name}: {expr}");
         used.extend(series);
     }
     for expr in dashboard_exprs() {
-        let series = series_in(&expr);
+        let series = common::series_in(&expr);
         assert!(!series.is_empty(), "a dashboard query without an operator series: {expr}");
         used.extend(series);
     }

@@ -103,3 +103,16 @@ pub async fn sidecar_tasks(
     assert!(resp.status().is_success(), "{node}: GET /v0/tasks: {}", resp.status());
     resp.json().await.unwrap()
 }
+
+/// Every `sei_controller_*` metric name in a text (PromQL, a rule file, a dashboard).
+pub fn series_in(text: &str) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("sei_controller_") {
+        let tail = &rest[i..];
+        let end = tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(tail.len());
+        out.insert(tail[..end].to_string());
+        rest = &tail[end..];
+    }
+    out
+}
