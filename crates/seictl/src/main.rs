@@ -2,8 +2,6 @@
 //!
 //! Exit codes: 0 success, 1 invalid input (the reason on stderr), 2 usage error.
 
-// Planning of `bench up`; compiled with its tests until the verbs that use it land.
-#[cfg(test)]
 mod bench;
 mod cluster;
 mod config_cmd;
@@ -44,6 +42,9 @@ enum Command {
     /// SeiNodeDeployments: apply from a preset, get, list, delete, watch.
     #[command(subcommand, name = "nodedeployment", visible_alias = "nd")]
     Nd(nd::NdCommand),
+    /// Throw-away chains for tests: a chain, an RPC fleet and a workload, up and down in one command.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// Workloads for test chains that follow the bench runtime contract (exit 0/1/2, RESULT_DIR).
     #[command(subcommand)]
     Workload(workload_cmd::WorkloadCommand),
@@ -69,6 +70,7 @@ fn main() -> ExitCode {
         Command::Nd(cmd) => nd::run(cmd),
         Command::InstallPlugin(args) => plugin_cmd::install(args),
         Command::Workload(cmd) => workload_cmd::run(cmd),
+        Command::Bench(cmd) => bench::run(cmd),
     };
     match result {
         Ok(code) => code,

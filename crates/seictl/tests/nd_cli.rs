@@ -85,8 +85,8 @@ async fn apply_from_a_preset_then_read_watch_and_delete() {
     assert_eq!(stdout, "bench-1");
     let each = "jsonpath={range .items[*]}{.metadata.name}:{.metadata.labels.sei\\.io/role}{\"\\n\"}{end}";
     let (_, stdout, _) = out(&mut seictl(cp, NS, &["nd", "list", "-o", each]));
-    assert_eq!(stdout, "chain:validator\nrpc:node\n");
-    let (_, stdout, _) = out(&mut seictl(cp, NS, &["nd", "list", "-l", "sei.io/role=node", "-o", "name"]));
+    assert_eq!(stdout, "chain:validator\nrpc:fullNode\n");
+    let (_, stdout, _) = out(&mut seictl(cp, NS, &["nd", "list", "-l", "sei.io/role=fullNode", "-o", "name"]));
     assert_eq!(stdout, "seinodedeployment.sei.io/rpc\n");
     let (_, stdout, _) = out(&mut seictl(cp, NS, &["nd", "list", "-A"]));
     let header = stdout.lines().next().unwrap();

@@ -57,8 +57,10 @@ pub struct BenchSpec {
     pub image: String,
     pub validators: i32,
     pub rpc_nodes: i32,
-    pub duration_minutes: u32,
+    pub duration_seconds: u64,
     pub workload_image: String,
+    /// The `{job}` level of the results layout, e.g. `probe` or `evm-transfer`.
+    pub workload_name: String,
     pub workload_command: Vec<String>,
     pub workload_env: Vec<(String, String)>,
     pub results_bucket: String,
@@ -73,8 +75,10 @@ pub enum InputError {
     Owner(String),
     #[error("--chain-id {0:?}: use 1-50 lowercase letters, digits and '-' (it names Kubernetes objects)")]
     ChainId(String),
-    #[error("--duration {0}: between 1 and 240 minutes")]
-    Duration(u32),
+    #[error("--duration {0}s: between 10 seconds and 240 minutes")]
+    Duration(u64),
+    #[error("--workload-name {0:?}: use 1-63 lowercase letters, digits, '-' and '_'")]
+    WorkloadName(String),
     #[error("--image {0:?}: give a repository with a tag or digest, e.g. ghcr.io/sei-protocol/sei:v6.3.0")]
     Image(String),
     #[error("--env {0}: reserved by the workload contract; bench up sets it")]
@@ -105,8 +109,15 @@ pub fn validate(spec: &BenchSpec) -> Result<(), InputError> {
     if !dns_label(&spec.chain_id, 50) {
         return Err(InputError::ChainId(spec.chain_id.clone()));
     }
-    if !(1..=240).contains(&spec.duration_minutes) {
-        return Err(InputError::Duration(spec.duration_minutes));
+    if !(10..=240 * 60).contains(&spec.duration_seconds) {
+        return Err(InputError::Duration(spec.duration_seconds));
+    }
+    let w = &spec.workload_name;
+    if w.is_empty()
+        || w.len() > 63
+        || !w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    {
+        return Err(InputError::WorkloadName(w.clone()));
     }
     for (flag, value) in [("validators", spec.validators), ("rpc-nodes", spec.rpc_nodes)] {
         if value < 1 {
@@ -142,10 +153,10 @@ impl BenchSpec {
         format!("{}-load", self.chain_id)
     }
 
-    /// `s3://<bucket>/<namespace>/<job>/<run>/` (the contract's layout; the report is
-    /// `report.log` under it).
+    /// `s3://<bucket>/<namespace>/<workload>/<run>/`, the contract's layout; the report is
+    /// `report.log` under it. The run ID is the bench name.
     pub fn results_prefix(&self) -> String {
-        format!("s3://{}/{}/bench/{}/", self.results_bucket, self.namespace, self.name)
+        format!("s3://{}/{}/{}/{}/", self.results_bucket, self.namespace, self.workload_name, self.name)
     }
 
     pub fn labels(&self, component: &str) -> BTreeMap<String, String> {
@@ -202,7 +213,7 @@ impl BenchSpec {
             ("CHAIN_ID", self.chain_id.clone()),
             ("RUN_ID", self.name.clone()),
             ("RESULT_DIR", RESULT_DIR.to_string()),
-            ("DURATION_SECONDS", (self.duration_minutes * 60).to_string()),
+            ("DURATION_SECONDS", self.duration_seconds.to_string()),
             ("NAMESPACE", self.namespace.clone()),
             ("SHARD_COUNT", "1".to_string()),
             ("SEI_EVM_JSON_RPC", first(&endpoints.evm_json_rpc)),
@@ -242,7 +253,8 @@ impl BenchSpec {
                 "completionMode": "Indexed",
                 "completions": 1,
                 "parallelism": 1,
-                "activeDeadlineSeconds": self.duration_minutes * 60,
+                // Room to start and upload the report after the window.
+                "activeDeadlineSeconds": self.duration_seconds + 300,
                 "ttlSecondsAfterFinished": 3600,
                 "template": {"metadata": {"labels": labels}, "spec": pod_spec},
             }
@@ -285,9 +297,10 @@ mod tests {
             image: "ghcr.io/sei-protocol/sei:v6.3.0".into(),
             validators: 4,
             rpc_nodes: 2,
-            duration_minutes: 30,
+            duration_seconds: 1800,
             workload_image: "ghcr.io/sei-k8s/seictl:0.1.0".into(),
-            workload_command: vec!["seictl".into(), "bench".into(), "probe".into()],
+            workload_name: "probe".into(),
+            workload_command: vec!["seictl".into(), "workload".into(), "probe".into()],
             workload_env: vec![("TPS".into(), "50".into())],
             results_bucket: "validation-results".into(),
             workload_service_account: None,
@@ -346,10 +359,10 @@ mod tests {
         assert_eq!(env["CHAIN_WS_URL"], "ws://r-0-0.r-0.eng-alice.svc.cluster.local:8546");
         assert_eq!(env["RESULT_DIR"], RESULT_DIR);
         assert_eq!(env["DURATION_SECONDS"], "1800");
-        assert_eq!(env["RESULTS_S3_URI"], "s3://validation-results/eng-alice/bench/demo/");
+        assert_eq!(env["RESULTS_S3_URI"], "s3://validation-results/eng-alice/probe/demo/");
         assert_eq!(env["TPS"], "50");
         assert!(env["SHARD_INDEX"]["fieldRef"]["fieldPath"].as_str().unwrap().contains("completion-index"));
-        assert_eq!(job["spec"]["activeDeadlineSeconds"], 1800);
+        assert_eq!(job["spec"]["activeDeadlineSeconds"], 2100);
         assert_eq!(job["spec"]["backoffLimit"], 0);
         for name in RESERVED_ENV.iter().filter(|n| !n.starts_with("SEI_") && **n != "RESULTS_S3_URI") {
             assert!(env.contains_key(*name), "{name} not injected");
@@ -364,8 +377,9 @@ mod tests {
             (|s| s.name = "x".repeat(41), "--name"),
             (|s| s.owner = "9lives".into(), "--owner"),
             (|s| s.chain_id = "bench_1".into(), "--chain-id"),
-            (|s| s.duration_minutes = 0, "--duration 0"),
-            (|s| s.duration_minutes = 241, "--duration 241"),
+            (|s| s.duration_seconds = 5, "--duration 5s"),
+            (|s| s.duration_seconds = 241 * 60, "--duration 14460s"),
+            (|s| s.workload_name = "Load".into(), "--workload-name"),
             (|s| s.image = "sei".into(), "--image"),
             (|s| s.workload_env.push(("RESULT_DIR".into(), "/tmp".into())), "--env RESULT_DIR"),
             (|s| s.rpc_nodes = 0, "--rpc-nodes 0"),

@@ -92,7 +92,7 @@ pub struct ListArgs {
     /// Every namespace.
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
-    /// Label selector, e.g. -l sei.io/chain=bench-1.
+    /// Label selector, e.g. -l sei.io/chain-id=bench-1.
     #[arg(short = 'l', long)]
     pub selector: Option<String>,
     /// Output format: table, yaml, json (a SeiNodeDeploymentList), name or jsonpath=TEMPLATE.

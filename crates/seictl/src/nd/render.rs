@@ -11,7 +11,7 @@ pub const PRESETS: &[(&str, &str)] =
 pub const PRESET_ANNOTATION: &str = "seictl.sei.io/preset";
 pub const VERSION_ANNOTATION: &str = "seictl.sei.io/version";
 /// The label every preset puts on its nodes, and the RPC preset's peers select.
-pub const CHAIN_LABEL: &str = "sei.io/chain";
+pub const CHAIN_LABEL: &str = "sei.io/chain-id";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
@@ -155,8 +155,8 @@ mod tests {
         let o = render(&req("genesis-chain"), "0.1.0").unwrap();
         assert_eq!(o["spec"]["genesis"]["chainId"], "bench-1");
         assert_eq!(o["spec"]["template"]["spec"]["chainId"], "bench-1");
-        assert_eq!(o["spec"]["template"]["metadata"]["labels"]["sei.io/chain"], "bench-1");
-        assert_eq!(o["metadata"]["labels"]["sei.io/chain"], "bench-1");
+        assert_eq!(o["spec"]["template"]["metadata"]["labels"]["sei.io/chain-id"], "bench-1");
+        assert_eq!(o["metadata"]["labels"]["sei.io/chain-id"], "bench-1");
         assert_eq!(o["metadata"]["labels"]["sei.io/role"], "validator");
         assert_eq!(o["spec"]["replicas"], 4);
         assert_eq!(o["metadata"]["annotations"]["seictl.sei.io/preset"], "genesis-chain");
@@ -167,7 +167,7 @@ mod tests {
     #[test]
     fn an_rpc_fleet_peers_with_its_chains_validators() {
         let o = render(&req("rpc"), "dev").unwrap();
-        assert_eq!(o["spec"]["template"]["spec"]["peers"][0]["label"]["selector"]["sei.io/chain"], "bench-1");
+        assert_eq!(o["spec"]["template"]["spec"]["peers"][0]["label"]["selector"]["sei.io/chain-id"], "bench-1");
         assert_eq!(o["spec"]["template"]["spec"]["peers"][0]["label"]["selector"]["sei.io/role"], "validator");
         assert!(o["spec"].get("genesis").is_none());
         let _: sei_api::SeiNodeDeployment = serde_json::from_value(o).unwrap();
