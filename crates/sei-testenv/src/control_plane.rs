@@ -284,9 +284,12 @@ impl ControlPlane {
             let storage_class =
                 std::fs::read_to_string(&bin.kwok_storage_class).map_err(|e| Error::io(&bin.kwok_storage_class, e))?;
             apply_manifests(&client, &storage_class).await?;
+            let stages_text = std::fs::read_to_string(&bin.kwok_stages).map_err(|e| Error::io(&bin.kwok_stages, e))?;
+            let stages = cp.dir.join("kwok-stages.yaml");
+            std::fs::write(&stages, kwok::stages(&stages_text)?).map_err(|e| Error::io(&stages, e))?;
             let mut kwok = Command::new(&bin.kwok);
             kwok.arg(format!("--kubeconfig={}", cp.kubeconfig.display()))
-                .arg(format!("--config={}", bin.kwok_stages.display()))
+                .arg(format!("--config={}", stages.display()))
                 .arg("--manage-all-nodes=false")
                 .arg(format!(
                     "--manage-nodes-with-annotation-selector={}={}",

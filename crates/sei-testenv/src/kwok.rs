@@ -1,6 +1,7 @@
 //! kwok, the fake kubelet: fake nodes that report Ready, pods that turn Running (Job pods
-//! Succeeded) without running containers, and PVCs of StorageClass [`STORAGE_CLASS`]
-//! that are provisioned and bound.
+//! Succeeded, except those running `seictl workload`, which the pod runner runs) without
+//! running containers, and PVCs of StorageClass [`STORAGE_CLASS`] that are provisioned
+//! and bound.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -50,6 +51,22 @@ pub const SIMULATED_PLATFORM: &[(&str, &str)] = &[
     ("SEI_GATEWAY_DOMAIN", "sei.local"),
 ];
 
+/// kwok's own stages, with its `pod-complete` stage (a Job pod succeeds at once) leaving
+/// out pods whose container runs `seictl workload ...`: those the pod runner really runs.
+pub fn stages(kwok_stages: &str) -> Result<String, Error> {
+    let stage = kwok_stages
+        .find("name: pod-complete")
+        .ok_or_else(|| Error::Setup("kwok's stages have no pod-complete stage".into()))?;
+    let job = "      - 'Job'\n";
+    let at = kwok_stages[stage..]
+        .find(job)
+        .map(|i| stage + i + job.len())
+        .ok_or_else(|| Error::Setup("kwok's pod-complete stage no longer selects Job pods as expected".into()))?;
+    let exclude =
+        "    - key: '.spec.containers.[0].command.[1]'\n      operator: 'NotIn'\n      values:\n      - 'workload'\n";
+    Ok(format!("{}{exclude}{}", &kwok_stages[..at], &kwok_stages[at..]))
+}
+
 fn fake_node(name: &str, extra: &[(String, String)]) -> Node {
     let mut labels = BTreeMap::from([
         ("kubernetes.io/hostname".to_string(), name.to_string()),
@@ -90,6 +107,18 @@ fn fake_node(name: &str, extra: &[(String, String)]) -> Node {
             capacity: Some(capacity),
             ..Default::default()
         }),
+    }
+}
+
+/// A fake node without the taint, where pods that tolerate nothing (a bench workload Job,
+/// as on a real cluster's general pool) are scheduled.
+pub async fn create_untainted_node(client: &Client, name: &str) -> Result<(), Error> {
+    let mut node = fake_node(name, &[]);
+    node.spec = None;
+    match Api::<Node>::all(client.clone()).create(&PostParams::default(), &node).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -27,7 +27,10 @@ pub use binaries::{Binaries, foreign_crds, tool};
 pub use control_plane::{Component, ControlPlane, Options, shared};
 pub use ec2_server::{Ec2Instance, Ec2Server};
 pub use error::Error;
-pub use kwok::{FAKE_NODE_ANNOTATION, FAKE_NODE_TAINT_KEY, FAKE_NODE_TAINT_VALUE, SIMULATED_PLATFORM, STORAGE_CLASS};
+pub use kwok::{
+    FAKE_NODE_ANNOTATION, FAKE_NODE_TAINT_KEY, FAKE_NODE_TAINT_VALUE, SIMULATED_PLATFORM, STORAGE_CLASS,
+    create_untainted_node,
+};
 pub use operator::operator_command;
 pub use peer_network::PeerNetwork;
 pub use pod_runner::PodRunner;

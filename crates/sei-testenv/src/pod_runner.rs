@@ -5,6 +5,11 @@
 //! process (a [`crate::SeidSimulator`] following the runner's live chain) that reports the
 //! pod's own node ID, reachable from the other sidecars by the pod's DNS names through the
 //! [`PeerNetwork`]; the sidecar finds it through a pid file and can stop it with SIGTERM.
+//!
+//! Job pods whose container runs `seictl workload ...` really run too (kwok completes
+//! every other Job pod at once): the runner starts that command with the pod's
+//! environment, reaching pods by DNS name through the same network, and writes the exit
+//! code, phase and termination message back as a kubelet would.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -61,6 +66,35 @@ struct Shared {
     /// Pods (by UID) being started: the watch and a retry may both start a pod, and two
     /// sidecars must never share a home.
     starting: Mutex<std::collections::HashSet<String>>,
+    /// Workload pods (by UID) started, with the task that runs each.
+    workloads: Mutex<HashMap<String, tokio::task::AbortHandle>>,
+}
+
+/// The `seictl` arguments of a Job pod's workload container, if it runs `seictl workload`.
+fn workload_args(pod: &Pod) -> Option<Vec<String>> {
+    let owned_by_job = pod.metadata.owner_references.iter().flatten().any(|o| o.kind == "Job");
+    let container = pod.spec.as_ref()?.containers.first()?;
+    let command = container.command.clone().unwrap_or_default();
+    if !owned_by_job || command.get(1).map(String::as_str) != Some("workload") {
+        return None;
+    }
+    Some(command.into_iter().skip(1).chain(container.args.clone().unwrap_or_default()).collect())
+}
+
+/// The value of `metadata.annotations['k']`, `metadata.name`, ... for a `fieldRef`.
+fn field_ref(pod: &Pod, path: &str) -> Option<String> {
+    if let Some(key) = path.strip_prefix("metadata.annotations['").and_then(|k| k.strip_suffix("']")) {
+        return pod.annotations().get(key).cloned();
+    }
+    if let Some(key) = path.strip_prefix("metadata.labels['").and_then(|k| k.strip_suffix("']")) {
+        return pod.labels().get(key).cloned();
+    }
+    match path {
+        "metadata.name" => Some(pod.name_any()),
+        "metadata.namespace" => pod.namespace(),
+        "metadata.uid" => pod.uid(),
+        _ => None,
+    }
 }
 
 /// Waits until the simulated seid accepts connections (it binds at once; a few ms).
@@ -231,8 +265,94 @@ impl Shared {
         Ok(())
     }
 
+    /// Runs a workload pod's command to its end and records the outcome in the pod's
+    /// status. Its emptyDir mounts are directories of the pod's own.
+    async fn run_workload(self: &Arc<Self>, pod: &Pod, args: Vec<String>) -> Result<(), Error> {
+        let uid = pod.uid().unwrap_or_default();
+        let mut workloads = self.workloads.lock().unwrap_or_else(|p| p.into_inner());
+        if workloads.contains_key(&uid) {
+            return Ok(());
+        }
+        let ns = pod.namespace().unwrap_or_default();
+        let spec = pod.spec.clone().unwrap_or_default();
+        let container = spec.containers[0].clone();
+        let pod_dir = self.dir.join(&ns).join(format!("pod-{uid}"));
+        let empty_dirs: Vec<&str> =
+            spec.volumes.iter().flatten().filter(|v| v.empty_dir.is_some()).map(|v| v.name.as_str()).collect();
+        let mut mounts = Vec::new();
+        for m in container.volume_mounts.iter().flatten().filter(|m| empty_dirs.contains(&m.name.as_str())) {
+            let local = pod_dir.join("volumes").join(&m.name);
+            std::fs::create_dir_all(&local).map_err(|e| Error::io(&local, e))?;
+            mounts.push((m.mount_path.clone(), local));
+        }
+        let mut cmd = tokio::process::Command::new(&self.seictl);
+        cmd.args(&args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        for e in container.env.iter().flatten() {
+            let value = match (&e.value, e.value_from.as_ref().and_then(|v| v.field_ref.as_ref())) {
+                (Some(v), _) => v.clone(),
+                (None, Some(f)) => field_ref(pod, &f.field_path).unwrap_or_default(),
+                (None, None) => String::new(),
+            };
+            // A path inside a mount is the same path in the mount's local directory.
+            let value = mounts
+                .iter()
+                .find_map(|(path, local)| {
+                    value.strip_prefix(path.as_str()).map(|rest| format!("{}{rest}", local.display()))
+                })
+                .unwrap_or(value);
+            cmd.env(&e.name, value);
+        }
+        cmd.env("HTTP_PROXY", self.network.url()).env("NO_PROXY", "127.0.0.1,localhost");
+        cmd.envs(self.extra_env.iter().cloned());
+        let log_path = pod_dir.join("workload.log");
+        let log = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
+        let err = log.try_clone().map_err(|e| Error::io(&log_path, e))?;
+        cmd.stdout(log).stderr(err).kill_on_drop(true);
+        let mut child = cmd.spawn().map_err(|e| Error::io(&self.seictl, e))?;
+        let started = k8s_openapi::jiff::Timestamp::now();
+        let (shared, pod) = (self.clone(), pod.clone());
+        let task = tokio::spawn(async move {
+            let code = match child.wait().await {
+                Ok(status) => status.code().unwrap_or(137),
+                Err(_) => 137,
+            };
+            // FallbackToLogsOnError: a failed container's message is the end of its log.
+            let message = if code == 0 {
+                String::new()
+            } else {
+                let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+                text[text.len().saturating_sub(2048)..].to_string()
+            };
+            let status = serde_json::json!({"status": {
+                "phase": if code == 0 { "Succeeded" } else { "Failed" },
+                "containerStatuses": [{
+                    "name": container.name, "image": container.image, "imageID": "", "ready": false,
+                    "restartCount": 0, "started": false,
+                    "state": {"terminated": {
+                        "exitCode": code, "reason": if code == 0 { "Completed" } else { "Error" },
+                        "message": message, "startedAt": started.to_string(),
+                        "finishedAt": k8s_openapi::jiff::Timestamp::now().to_string(),
+                    }},
+                }],
+            }});
+            let pods: Api<Pod> = Api::namespaced(shared.client.clone(), &pod.namespace().unwrap_or_default());
+            for _ in 0..30 {
+                let patch = kube::api::Patch::Merge(&status);
+                if pods.patch_status(&pod.name_any(), &kube::api::PatchParams::default(), &patch).await.is_ok() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        });
+        workloads.insert(uid, task.abort_handle());
+        Ok(())
+    }
+
     fn stop(&self, pod: &Pod) {
         let uid = pod.uid().unwrap_or_default();
+        if let Some(task) = self.workloads.lock().unwrap_or_else(|p| p.into_inner()).remove(&uid) {
+            task.abort();
+        }
         let removed = self.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&uid);
         if let Some(removed) = removed {
             self.network.remove(&removed.dns_names);
@@ -278,6 +398,7 @@ impl PodRunner {
             running: running.clone(),
             network,
             starting: Mutex::default(),
+            workloads: Mutex::default(),
         });
         let shared_handle = shared.clone();
         let pods: Api<Pod> = Api::namespaced(client, namespace);
@@ -287,8 +408,13 @@ impl PodRunner {
                 match event {
                     Ok(Event::Apply(pod) | Event::InitApply(pod)) => {
                         let running = pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
+                        let workload = workload_args(&pod);
                         if pod.metadata.deletion_timestamp.is_some() {
                             shared.stop(&pod);
+                        } else if let (true, Some(args)) = (running, workload) {
+                            if let Err(e) = shared.run_workload(&pod, args).await {
+                                tracing::warn!(pod = %pod.name_any(), error = %e, "cannot run the workload");
+                            }
                         } else if running && let Err(e) = shared.start(&pod).await {
                             // (A Secret the pod mounts may not exist yet.) Try again shortly,
                             // as a kubelet would, rather than only when the pod changes.

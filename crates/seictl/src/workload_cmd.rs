@@ -2,8 +2,9 @@
 //! contract of bench Jobs. It asks the chain's Tendermint RPC for its height for the
 //! run's duration and judges: exit 0 if blocks were produced, 1 if the chain answered but
 //! did not advance (the system under test misbehaved), 2 if it never answered (could not
-//! test). It writes `report.log` and `termination-message.json` to `RESULT_DIR` and one
-//! summary line on stdout.
+//! test). It writes `report.log` and `termination-message.json` to `RESULT_DIR`, uploads
+//! them under `RESULTS_S3_URI` (the contract says workloads upload their own results) and
+//! prints one summary line on stdout.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +33,45 @@ pub struct ProbeArgs {
     /// Where the report goes (created if missing).
     #[arg(long, env = "RESULT_DIR", value_name = "DIR")]
     pub result_dir: Option<PathBuf>,
+    /// Where to upload the result files: s3://bucket/prefix/ (credentials and endpoint from
+    /// the standard AWS environment; region AWS_REGION, else us-east-1).
+    #[arg(long, env = "RESULTS_S3_URI", value_name = "URI")]
+    pub results_uri: Option<String>,
+}
+
+/// `s3://bucket/prefix/` as (bucket, prefix without slashes at the ends).
+fn split_uri(uri: &str) -> anyhow::Result<(String, String)> {
+    let rest =
+        uri.strip_prefix("s3://").with_context(|| format!("--results-uri {uri:?}: expected s3://bucket/prefix/"))?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    anyhow::ensure!(!bucket.is_empty(), "--results-uri {uri:?}: no bucket");
+    Ok((bucket.to_string(), prefix.trim_matches('/').to_string()))
+}
+
+/// Uploads every file of `dir` under the URI; returns the object URLs.
+async fn upload(dir: &std::path::Path, uri: &str) -> anyhow::Result<Vec<String>> {
+    use object_store::ObjectStore as _;
+    let (bucket, prefix) = split_uri(uri)?;
+    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
+    let store = object_store::aws::AmazonS3Builder::from_env()
+        .with_bucket_name(&bucket)
+        .with_region(region)
+        .build()
+        .with_context(|| format!("configuring access to s3://{bucket}"))?;
+    let mut uploaded = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.filter_map(Result::ok).filter(|e| e.path().is_file()).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let key = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        let body = std::fs::read(entry.path())?;
+        store
+            .put(&object_store::path::Path::from(key.as_str()), body.into())
+            .await
+            .with_context(|| format!("uploading s3://{bucket}/{key}"))?;
+        uploaded.push(format!("s3://{bucket}/{key}"));
+    }
+    Ok(uploaded)
 }
 
 /// The latest height in a `/status` answer, flat (seid) or in a JSON-RPC envelope.
@@ -94,6 +134,13 @@ pub fn run(cmd: WorkloadCommand) -> anyhow::Result<ExitCode> {
         let path = dir.join("termination-message.json");
         std::fs::write(&path, summary.to_string()).with_context(|| format!("writing {}", path.display()))?;
     }
+    if let (Some(dir), Some(uri)) = (&a.result_dir, &a.results_uri) {
+        // The verdict stands either way; a missing report is said, not hidden.
+        match rt.block_on(upload(dir, uri)) {
+            Ok(urls) => eprintln!("uploaded {}", urls.join(", ")),
+            Err(e) => eprintln!("seictl workload probe: the results were not uploaded: {e:#}"),
+        }
+    }
     println!("{summary}");
     Ok(ExitCode::from(code))
 }
@@ -111,5 +158,8 @@ mod tests {
         assert_eq!(verdict(&[Some(5), Some(5)]).0, 1);
         assert_eq!(verdict(&[None, None]).0, 2);
         assert_eq!(verdict(&[]).0, 2);
+        assert_eq!(split_uri("s3://b/ns/probe/run/").unwrap(), ("b".into(), "ns/probe/run".into()));
+        assert_eq!(split_uri("s3://b").unwrap(), ("b".into(), String::new()));
+        assert!(split_uri("https://b/x").is_err() && split_uri("s3:///x").is_err());
     }
 }

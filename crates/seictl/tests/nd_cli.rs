@@ -205,9 +205,105 @@ async fn kubectl_sei_is_the_same_binary_under_the_plugin_name() {
         out(kubectl(&["sei", "nd", "list", "-o", "name", "-n", NS, "--kubeconfig"]).arg(cp.kubeconfig_path()));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout, "seinodedeployment.sei.io/p\n");
+    // bench too: a run applied without waiting (nothing runs it here) is listed by labels.
+    let (code, stdout, stderr) =
+        out(&mut seictl(cp, NS, &["bench", "up", "--name", "p", "--owner", "bob", "--image", "sei:v1", "--no-wait"]));
+    assert_eq!(code, 0, "{stderr}");
+    let applied: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(applied["data"]["manifests"].as_array().unwrap().len(), 3, "{applied}");
+    let (code, stdout, stderr) =
+        out(kubectl(&["sei", "bench", "list", "-o", "json", "-n", NS, "--kubeconfig"]).arg(cp.kubeconfig_path()));
+    assert_eq!(code, 0, "{stderr}");
+    let items = &serde_json::from_str::<Value>(&stdout).unwrap()["data"]["items"];
+    assert_eq!(
+        (items[0]["chainId"].as_str(), items[0]["owner"].as_str()),
+        (Some("bench-bob-p"), Some("bob")),
+        "{items}"
+    );
     let (code, stdout, _) = out(&mut kubectl(&["sei", "--help"]));
     assert_eq!(code, 0);
     assert!(stdout.contains("Usage: kubectl sei"), "{stdout}");
     let (_, stdout, _) = out(&mut kubectl(&["plugin", "list"]));
     assert!(stdout.contains(&bin.join("kubectl-sei").display().to_string()), "{stdout}");
+}
+
+/// Every bench object in `ns`: SeiNodeDeployments and Jobs.
+async fn bench_objects(cp: &ControlPlane, ns: &str) -> usize {
+    let client = cp.client().await.unwrap();
+    let snds: Api<SeiNodeDeployment> = Api::namespaced(client.clone(), ns);
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> = Api::namespaced(client, ns);
+    let params = kube::api::ListParams::default();
+    snds.list(&params).await.unwrap().items.len() + jobs.list(&params).await.unwrap().items.len()
+}
+
+#[tokio::test]
+async fn bench_refuses_bad_input_with_the_flag_to_fix_and_creates_nothing() {
+    const NS: &str = "bench-bad";
+    let cp = cluster(NS).await;
+    let base = ["bench", "up", "--owner", "alice", "--image", "sei:v1"];
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        ([&base[..], &["--name", "Demo"]].concat(), 1, "--name \"Demo\""),
+        ([&base[..], &["--name", "d", "--env", "RESULT_DIR=/tmp"]].concat(), 1, "--env RESULT_DIR: reserved"),
+        ([&base[..], &["--name", "d", "--env", "NOVALUE"]].concat(), 1, "--env \"NOVALUE\": expected NAME=VALUE"),
+        ([&base[..], &["--name", "d", "--duration", "5s"]].concat(), 1, "--duration 5s"),
+        ([&base[..], &["--name", "d", "--rpc-nodes", "0"]].concat(), 1, "--rpc-nodes 0"),
+        (vec!["bench", "up", "--owner", "alice", "--image", "sei", "--name", "d"], 1, "--image \"sei\""),
+        (vec!["bench", "up", "--owner", "9lives", "--image", "sei:v1", "--name", "d"], 1, "--owner \"9lives\""),
+        // Usage errors (clap): exit 2.
+        (vec!["bench", "up", "--owner", "alice", "--name", "d"], 2, "--image"),
+        ([&base[..], &["--name", "d", "--size", "xl"]].concat(), 2, "--size"),
+        ([&base[..], &["--name", "d", "--duration", "soon"]].concat(), 2, "--duration"),
+        (vec!["bench", "down", "--owner", "alice"], 2, "--name"),
+        (vec!["bench", "list", "-o", "wide"], 2, "--output"),
+    ];
+    for (args, code, says) in cases {
+        let (got, stdout, stderr) = out(&mut seictl(cp, NS, &args));
+        assert_eq!(got, code, "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        if code == 1 {
+            assert_eq!(stderr.lines().count(), 1, "{args:?}: one line, got {stderr}");
+            // Automation gets the same as an error envelope on stdout.
+            let envelope: Value = serde_json::from_str(&stdout).unwrap();
+            assert_eq!(
+                (envelope["error"]["category"].as_str(), envelope["kind"].as_str()),
+                (Some("validation"), Some("BenchUpResult"))
+            );
+        }
+        assert_eq!(bench_objects(cp, NS).await, 0, "{args:?} created something");
+    }
+    // A namespace that does not exist: said, nothing created anywhere.
+    let (code, stdout, stderr) = out(Command::new(env!("CARGO_BIN_EXE_seictl"))
+        .args([
+            "bench",
+            "up",
+            "--name",
+            "d",
+            "--owner",
+            "alice",
+            "--image",
+            "sei:v1",
+            "-n",
+            "eng-nobody",
+            "--kubeconfig",
+        ])
+        .arg(cp.kubeconfig_path())
+        .env_remove("KUBECONFIG"));
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stderr.contains("namespace eng-nobody does not exist"), "{stderr}");
+    assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap()["error"]["category"], "namespace-missing");
+    // A dry run shows the objects and touches nothing.
+    let (code, stdout, stderr) =
+        out(&mut seictl(cp, NS, &[&base[..], &["--name", "d", "--dry-run", "-o", "yaml"]].concat()));
+    assert_eq!(code, 0, "{stderr}");
+    let shown: Value = serde_norway::from_str(&stdout).unwrap();
+    let kinds: Vec<&str> =
+        shown["data"]["objects"].as_array().unwrap().iter().map(|o| o["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["SeiNodeDeployment", "SeiNodeDeployment", "Job"]);
+    assert_eq!(bench_objects(cp, NS).await, 0, "a dry run created something");
+    // bench down of nothing: fine, and says so.
+    let (code, stdout, _) = out(&mut seictl(cp, NS, &["bench", "down", "--chain-id", "bench-none"]));
+    assert_eq!(code, 0);
+    assert!(
+        serde_json::from_str::<Value>(&stdout).unwrap()["data"]["hint"].as_str().unwrap().contains("nothing carries")
+    );
 }

@@ -57,9 +57,14 @@ async fn stages(d: &Arc<SeiNodeDeployment>, ctx: &Arc<Context>) -> Result<Action
     if !ctx.leadership.may_write() {
         return Ok(Action::await_change());
     }
-    // Children are read from the deployment controller's own cache: not before it is filled.
-    if let Some(store) = ctx.children.get() {
-        let _ = store.wait_until_ready().await;
+    // Children are read from the deployment controller's own cache: not before it is
+    // filled. Awaiting it here could hang for good: that cache is fed by this controller's
+    // own input streams, which need not be polled while its reconciles are pending (seen
+    // with deployments that existed as the controller started). So come back instead.
+    if let Some(store) = ctx.children.get()
+        && tokio::time::timeout(std::time::Duration::from_millis(50), store.wait_until_ready()).await.is_err()
+    {
+        return Ok(Action::requeue(std::time::Duration::from_millis(500)));
     }
     if d.meta().deletion_timestamp.is_some() {
         return delete::delete(&ctx, &d).await;

@@ -210,7 +210,13 @@ impl GroupRunner<'_> {
             addresses.push((name.clone(), genesis::peer_address(&id, name, &ns)));
         }
         for name in &validators {
-            let peers = json!([{"static": {"addresses": genesis::peers_of(name, &addresses)}}]);
+            let others = genesis::peers_of(name, &addresses);
+            // A chain of one validator has nobody to peer with (and an empty static list
+            // is not a valid peer source).
+            if others.is_empty() {
+                continue;
+            }
+            let peers = json!([{"static": {"addresses": others}}]);
             let current = self.cached(name).and_then(|n| serde_json::to_value(&n.spec.peers).ok());
             if current.as_ref() == Some(&peers) {
                 continue;

@@ -188,11 +188,10 @@ impl BenchSpec {
         })
     }
 
-    /// The validator fleet: a new chain from a genesis ceremony.
+    /// The validator fleet: a new chain from a genesis ceremony (which gives every
+    /// validator the others as peers).
     pub fn chain(&self) -> Value {
-        let peers = json!([{"label": {"selector": {CHAIN_ID: self.chain_id, ROLE: "validator"}}}]);
-        let mut v =
-            self.fleet(&self.chain_id, "chain", "validator", self.validators, json!({"validator": {}, "peers": peers}));
+        let mut v = self.fleet(&self.chain_id, "chain", "validator", self.validators, json!({"validator": {}}));
         v["spec"]["genesis"] = json!({"chainId": self.chain_id, "stakingAmount": "10000000usei"});
         v
     }
