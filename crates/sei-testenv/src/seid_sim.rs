@@ -172,9 +172,21 @@ impl SeidSimulator {
                     let request = String::from_utf8_lossy(&buf[..n]);
                     let target = request.split_whitespace().nth(1).unwrap_or("/");
                     let path = origin_form(target);
-                    let (code, body) = state.answer(path);
+                    // Like seid's Prometheus endpoint: its height, in the text format.
+                    let (code, body, content_type) = if path == "/metrics" {
+                        let (height, catching_up) = state.sync_info();
+                        let text = format!(
+                            "# TYPE tendermint_consensus_height gauge\ntendermint_consensus_height {height}\n\
+                             # TYPE tendermint_consensus_fast_syncing gauge\ntendermint_consensus_fast_syncing {}\n",
+                            u8::from(catching_up)
+                        );
+                        ("200 OK", text, "text/plain; version=0.0.4")
+                    } else {
+                        let (code, body) = state.answer(path);
+                        (code, body, "application/json")
+                    };
                     let response = format!(
-                        "HTTP/1.1 {code}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        "HTTP/1.1 {code}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                         body.len()
                     );
                     let _ = conn.write_all(response.as_bytes()).await;

@@ -10,6 +10,7 @@ mod keys_cmd;
 mod nd;
 mod output;
 mod plugin_cmd;
+mod rules;
 mod serve_cmd;
 mod workload_cmd;
 
@@ -45,6 +46,9 @@ enum Command {
     /// Throw-away chains for tests: a chain, an RPC fleet and a workload, up and down in one command.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Prometheus rules with a verdict: a rules file, or one query or alert rule, over a window.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
     /// Workloads for test chains that follow the bench runtime contract (exit 0/1/2, RESULT_DIR).
     #[command(subcommand)]
     Workload(workload_cmd::WorkloadCommand),
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
         Command::InstallPlugin(args) => plugin_cmd::install(args),
         Command::Workload(cmd) => workload_cmd::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Rules(cmd) => rules::run(cmd),
     };
     match result {
         Ok(code) => code,
