@@ -80,6 +80,17 @@ async fn with_chain_id(client: &kube::Client, chain: &str) -> Vec<String> {
     left
 }
 
+/// Whether the Job goes within a minute.
+async fn eventually_gone(jobs: &Api<Job>, name: &str) -> bool {
+    for _ in 0..120 {
+        if jobs.get_opt(name).await.unwrap().is_none() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    false
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bench_up_runs_a_workload_against_a_new_chain_and_bench_down_leaves_nothing() {
     std::thread::spawn(|| {
@@ -104,6 +115,30 @@ async fn bench_up_runs_a_workload_against_a_new_chain_and_bench_down_leaves_noth
     let ctx = Arc::new(Context::new(operator_client, platform(), Some(runner.address_file.clone())).unwrap());
     let controller = tokio::spawn(sei_operator::run_controllers(ctx));
 
+    // A real Prometheus (scraping itself) for the runs' rules.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = json!({"global": {"scrape_interval": "1s"},
+        "scrape_configs": [{"job_name": "prometheus", "static_configs": [{"targets": [format!("127.0.0.1:{port}")]}]}]});
+    std::fs::write(dir.path().join("prometheus.yml"), serde_norway::to_string(&config).unwrap()).unwrap();
+    let mut prom = Command::new(sei_testenv::tool("prometheus").expect("prometheus (hack/tools.sh prometheus)"));
+    prom.arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
+        .arg(format!("--storage.tsdb.path={}", dir.path().join("tsdb").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+    let mut prom = sei_testenv::Process::spawn("prometheus", prom, &dir.path().join("prometheus.log")).unwrap();
+    prom.wait_for_port(port, Duration::from_secs(60)).unwrap();
+    let prom_url = format!("http://127.0.0.1:{port}");
+    let rule = |name: &str, promql: &str, stop: bool| {
+        let path = dir.path().join(format!("{name}.yaml"));
+        let text = format!(
+            "rules:\n- {{name: {name}, type: query, query: {{promql: '{promql}', op: '==', threshold: '1'}}, \
+             runProperties: {{interval: 5s, stopOnFailure: {stop}}}}}\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let prometheus_up = rule("prometheus-up", "max(up{job=\"prometheus\"})", false);
+    let never = rule("never", "vector(0)", true);
+
     let up = |extra: &[&str]| {
         let mut cmd = seictl(&cp, &["bench", "up", "--owner", "alice", "--image", "sei:v1"]);
         cmd.args(["--results-bucket", "bench-results", "--duration", "20s"]).args(extra);
@@ -111,7 +146,34 @@ async fn bench_up_runs_a_workload_against_a_new_chain_and_bench_down_leaves_noth
     };
     // Two runs at once: `demo` with our probe (exit 0), `lost` with a workload that cannot
     // reach the chain (exit 2: could not test).
-    let demo = tokio::spawn(run(up(&["--name", "demo", "--validators", "4", "--rpc-nodes", "2"])));
+    let demo = tokio::spawn(run(up(&[
+        "--name",
+        "demo",
+        "--validators",
+        "4",
+        "--rpc-nodes",
+        "2",
+        "--rules",
+        &prometheus_up,
+        "--prometheus",
+        &prom_url,
+    ])));
+    // And `halt`, whose stop-on-failure rule fails at its first evaluation: the workload
+    // (a minute long) is ended, the verdict is the rule's.
+    let halt = tokio::spawn(run(up(&[
+        "--name",
+        "halt",
+        "--validators",
+        "1",
+        "--rpc-nodes",
+        "1",
+        "--rules",
+        &never,
+        "--prometheus",
+        &prom_url,
+        "--workload-command",
+        "seictl workload probe --duration 120",
+    ])));
     let lost = tokio::spawn(run(up(&[
         "--name",
         "lost",
@@ -144,6 +206,11 @@ async fn bench_up_runs_a_workload_against_a_new_chain_and_bench_down_leaves_noth
     assert_eq!(d["endpoints"]["cosmosGrpc"][0], format!("{}:9090", host(0)));
     assert_eq!((d["load"]["exitCode"].as_i64(), d["load"]["phase"].as_str()), (Some(0), Some("Succeeded")), "{d}");
     assert_eq!(d["verdict"], json!({"phase": "Succeeded", "reason": "RunSucceeded"}));
+    assert_eq!(
+        (d["rules"][0]["name"].as_str(), d["rules"][0]["verdict"].as_str()),
+        (Some("prometheus-up"), Some("Passed")),
+        "{d}"
+    );
     let actions: Vec<&str> = d["manifests"].as_array().unwrap().iter().map(|m| m["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["create", "create", "create"]);
     // Progress: one JSON line per phase change on stderr, ending with each part done.
@@ -190,6 +257,17 @@ async fn bench_up_runs_a_workload_against_a_new_chain_and_bench_down_leaves_noth
     assert_eq!(lost["data"]["load"]["exitCode"], 2);
     assert!(lost["data"]["load"]["message"].as_str().unwrap().contains("never answered"), "{lost}");
 
+    // The stopped run: the rule's verdict, the workload ended long before its two minutes.
+    let (code, stdout, stderr) = halt.await.unwrap();
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let halt: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(halt["data"]["verdict"], json!({"phase": "Failed", "reason": "RuleStopOnFailure:never"}));
+    assert_eq!(halt["data"]["load"]["phase"], "Stopped");
+    assert_eq!(halt["data"]["rules"][0]["reason"], "ThresholdViolated");
+    assert!(stderr.contains("\"phase\":\"Stopping\""), "{stderr}");
+    let stopped = eventually_gone(&jobs, "bench-alice-halt-load").await;
+    assert!(stopped, "the stopped workload's Job is still there");
+
     // Again with the same inputs: nothing changes; with another workload: refused, as the
     // Job cannot change, before anything is applied.
     let (code, stdout, _) = run(up(&["--name", "demo", "--validators", "4", "--rpc-nodes", "2", "--no-wait"])).await;
@@ -211,12 +289,13 @@ async fn bench_up_runs_a_workload_against_a_new_chain_and_bench_down_leaves_noth
     assert_eq!(code, 0, "{stderr}");
     let items = serde_json::from_str::<Value>(&stdout).unwrap()["data"]["items"].as_array().unwrap().clone();
     let chains: Vec<&str> = items.iter().map(|i| i["chainId"].as_str().unwrap()).collect();
-    assert_eq!(chains, ["bench-alice-demo", "bench-alice-lost"]);
+    assert_eq!(chains, ["bench-alice-demo", "bench-alice-halt", "bench-alice-lost"]);
     assert_eq!(
         (items[0]["validatorsReady"].as_i64(), items[0]["rpcReady"].as_i64(), items[0]["loadJobPhase"].as_str()),
         (Some(4), Some(2), Some("Succeeded"))
     );
-    assert_eq!(items[1]["loadJobPhase"], "Failed");
+    assert_eq!(items[2]["loadJobPhase"], "Failed");
+    assert!(items[1]["loadJobPhase"].is_null(), "the stopped run's Job is gone: {}", items[1]);
     let (_, table, _) = run(seictl(&cp, &["bench", "list"])).await;
     assert!(table.starts_with("CHAIN") && table.contains("bench-alice-demo") && table.contains("4/4"), "{table}");
 
@@ -243,8 +322,11 @@ async fn bench_up_runs_a_workload_against_a_new_chain_and_bench_down_leaves_noth
     let (code, _, stderr) = run(seictl(&cp, &["bench", "down", "--chain-id", "bench-alice-lost"])).await;
     assert_eq!(code, 0, "{stderr}");
     assert!(with_chain_id(&client, "bench-alice-lost").await.is_empty());
+    let (code, _, stderr) = run(seictl(&cp, &["bench", "down", "--name", "halt", "--owner", "alice"])).await;
+    assert_eq!(code, 0, "{stderr}");
     let (_, stdout, _) = run(seictl(&cp, &["bench", "list", "-o", "json"])).await;
     assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap()["data"]["items"], json!([]));
     controller.abort();
     drop(runner);
+    prom.stop(Duration::from_secs(5));
 }

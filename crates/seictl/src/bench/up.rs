@@ -16,6 +16,11 @@ use super::plan::{self, BenchSpec, Endpoints};
 use super::wait::{self, Step};
 use super::{FIELD_MANAGER, Who, identity, parse_duration, show_duration};
 use crate::cluster::api_error;
+use crate::rules;
+
+fn progress_stop(spec: &BenchSpec, rule: &str) {
+    wait::progress(&json!({"primitive": "load", "name": spec.job_name(), "phase": "Stopping", "rule": rule}));
+}
 
 const KIND: &str = "BenchUpResult";
 
@@ -70,6 +75,14 @@ pub struct UpArgs {
     /// How long the RPC fleet may take to be ready after the chain.
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub rpc_timeout: Duration,
+    /// A rules file (see `seictl rules run --help`) evaluated while the workload runs; the
+    /// verdict is the workload's exit code AND every rule. A stop-on-failure rule that
+    /// fails ends the workload (its Job is deleted).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<std::path::PathBuf>,
+    /// The Prometheus HTTP API the rules ask.
+    #[arg(long, env = crate::rules::PROMETHEUS_ENV, default_value = crate::rules::PROMETHEUS_DEFAULT, value_name = "URL")]
+    pub prometheus: String,
     /// Print what would be applied; touch no cluster.
     #[arg(long)]
     pub dry_run: bool,
@@ -243,15 +256,6 @@ async fn outcome(client: &kube::Client, spec: &BenchSpec, job: &Value) -> (i64, 
     }
 }
 
-/// §5.5 of the validation spec, without rules: the workload's exit code decides.
-pub fn verdict(exit: i64) -> (&'static str, &'static str, u8) {
-    match exit {
-        0 => ("Succeeded", "RunSucceeded", 0),
-        1 => ("Failed", "WorkloadFailed", 1),
-        _ => ("Error", "WorkloadInfraFailure", 2),
-    }
-}
-
 fn table(d: &Value) -> String {
     let s = |p: &str| d.pointer(p).map(|v| v.as_str().map(String::from).unwrap_or(v.to_string())).unwrap_or("-".into());
     let rows = vec![
@@ -290,6 +294,10 @@ pub async fn run(a: UpArgs) -> anyhow::Result<ExitCode> {
 async fn up(a: UpArgs) -> anyhow::Result<(Value, u8)> {
     let (owner, namespace) = identity::resolve(&a.who)?;
     let spec = spec(&a, owner, namespace)?;
+    let rules = match &a.rules {
+        Some(path) => Some(rules::model::load(path).map_err(|e| fail("validation", e))?),
+        None => None,
+    };
     let planned = Endpoints::of(&planned_rpc_nodes(&spec), &spec.namespace);
     let (chain, rpc) = (spec.chain(), spec.rpc());
     let mut data = json!({
@@ -352,11 +360,54 @@ async fn up(a: UpArgs) -> anyhow::Result<(Value, u8)> {
     let jobs: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), &spec.namespace, &ApiResource::erase::<Job>(&()));
     let load_timeout = Duration::from_secs(spec.duration_seconds + 300);
-    let done = wait::until(jobs, &spec.job_name(), load_timeout, "load", wait::job_step).await?;
-    let (exit, message) = outcome(&client, &spec, &done).await;
-    let (phase, reason, code) = verdict(exit);
-    let job_phase = if let Step::Done(e) = wait::job_step(&done) { e["phase"].clone() } else { json!("Unknown") };
-    data["load"] = json!({"job": spec.job_name(), "phase": job_phase, "exitCode": exit, "message": message});
+    let job_name = spec.job_name();
+    let job_done = wait::until(jobs.clone(), &job_name, load_timeout, "load", wait::job_step);
+    let (done, run) = match &rules {
+        None => (Some(job_done.await?), None),
+        Some(rules) => {
+            let prom = rules::eval::Prometheus::new(&a.prometheus);
+            let (finished, finished_rx) = tokio::sync::oneshot::channel::<()>();
+            let evaluation = rules::eval::run(&prom, rules, load_timeout, async {
+                let _ = finished_rx.await;
+            });
+            tokio::pin!(job_done, evaluation);
+            tokio::select! {
+                done = &mut job_done => {
+                    let done = done?;
+                    let _ = finished.send(());
+                    (Some(done), Some(evaluation.await))
+                }
+                run = &mut evaluation => match run.stopped_by.clone() {
+                    // Stop-on-failure: the workload's work so far stands; it runs no longer.
+                    Some(rule) => {
+                        progress_stop(&spec, &rule);
+                        let _ = jobs.delete(&spec.job_name(), &kube::api::DeleteParams::background()).await;
+                        (None, Some(run))
+                    }
+                    None => (Some(job_done.await?), Some(run)),
+                },
+            }
+        }
+    };
+    let exit = match &done {
+        Some(done) => {
+            let (exit, message) = outcome(&client, &spec, done).await;
+            let job_phase =
+                if let Step::Done(e) = wait::job_step(done) { e["phase"].clone() } else { json!("Unknown") };
+            data["load"] = json!({"job": spec.job_name(), "phase": job_phase, "exitCode": exit, "message": message});
+            Some(exit)
+        }
+        None => {
+            let rule = run.as_ref().and_then(|r| r.stopped_by.clone()).unwrap_or_default();
+            data["load"] =
+                json!({"job": spec.job_name(), "phase": "Stopped", "message": format!("stopped: rule {rule} failed")});
+            None
+        }
+    };
+    let (phase, reason, code) = rules::eval::overall(run.as_ref(), exit);
+    if let Some(run) = &run {
+        data["rules"] = json!(run.rules);
+    }
     data["verdict"] = json!({"phase": phase, "reason": reason});
     Ok((data, code))
 }
