@@ -23,6 +23,17 @@ pub enum ConfigCommand {
     },
     /// Show what a set of overrides changes, relative to a mode's defaults or to files.
     Diff(DiffArgs),
+    /// Merge-patch <home>/config/config.toml (or --file app.toml), keeping comments.
+    #[command(after_help = "Example:\n  seictl config patch '{\"p2p\": {\"max-connections\": 50}}' --home ~/.sei -i")]
+    Patch {
+        /// config.toml or app.toml.
+        #[arg(long, default_value = "config.toml", value_parser = ["config.toml", "app.toml", "client.toml"])]
+        file: String,
+        #[command(flatten)]
+        home: crate::patch_cmd::HomeArgs,
+        #[command(flatten)]
+        out: crate::patch_cmd::Output,
+    },
 }
 
 /// Settings shared by `render` and `diff`.
@@ -202,6 +213,7 @@ pub fn run(cmd: ConfigCommand) -> Result<ExitCode> {
         ConfigCommand::Render(args) => render(args),
         ConfigCommand::Validate { dir } => check(dir),
         ConfigCommand::Diff(args) => diff(args),
+        ConfigCommand::Patch { file, home, out } => crate::patch_cmd::run(&home.config_file(&file), &out),
     }
 }
 

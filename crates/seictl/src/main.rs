@@ -9,6 +9,7 @@ mod jsonpath;
 mod keys_cmd;
 mod nd;
 mod output;
+mod patch_cmd;
 mod plugin_cmd;
 mod rules;
 mod serve_cmd;
@@ -38,6 +39,15 @@ enum Command {
     /// Validator key files (priv_validator_key.json, node_key.json) for the Secrets a SeiNode names.
     #[command(subcommand)]
     Keys(keys_cmd::KeysCommand),
+    /// genesis.json: merge-patch it.
+    #[command(subcommand)]
+    Genesis(patch_cmd::GenesisCommand),
+    /// Merge-patch any seid TOML or JSON file (the sidecar's config-patch algorithm).
+    #[command(
+        after_help = "Examples:\n  seictl patch ~/.sei/config/app.toml '{\"evm\": {\"http_port\": 8545}}' -i\n  \
+        seictl patch genesis.json patch.yaml -o patched.json"
+    )]
+    Patch(patch_cmd::PatchArgs),
     /// Run the node sidecar: the task API the operator drives (see docs/sidecar.md).
     Serve(serve_cmd::ServeArgs),
     /// SeiNodeDeployments: apply from a preset, get, list, delete, watch.
@@ -76,6 +86,8 @@ fn main() -> ExitCode {
         Command::Workload(cmd) => workload_cmd::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Rules(cmd) => rules::run(cmd),
+        Command::Genesis(cmd) => patch_cmd::genesis(cmd),
+        Command::Patch(args) => patch_cmd::run(&args.file, &args.out),
     };
     match result {
         Ok(code) => code,

@@ -142,3 +142,54 @@ fn diff_against_archive_files_keeps_archive_retention() {
     assert!(stdout.contains("storage.snapshot_keep_recent: 2 -> 3"), "{stdout}");
     assert!(!stdout.contains("min_retain_blocks"), "{stdout}");
 }
+
+#[test]
+fn patch_verbs_merge_toml_and_json_files_to_stdout_a_file_or_in_place() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    let toml_path = config.join("config.toml");
+    std::fs::write(&toml_path, "# tuned by hand\n[p2p]\nmax-connections = 10\nseeds = \"a\"\n").unwrap();
+    std::fs::set_permissions(&toml_path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let seictl = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_seictl")).args(args).output().unwrap();
+        (o.status.code().unwrap(), String::from_utf8(o.stdout).unwrap(), String::from_utf8(o.stderr).unwrap())
+    };
+    let home = dir.path().to_str().unwrap();
+    let (code, _, stderr) =
+        seictl(&["config", "patch", r#"{"p2p": {"max-connections": 50, "seeds": null}}"#, "--home", home, "-i"]);
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(&toml_path).unwrap();
+    assert!(
+        text.starts_with("# tuned by hand") && text.contains("max-connections = 50") && !text.contains("seeds"),
+        "{text}"
+    );
+    assert_eq!(std::fs::metadata(&toml_path).unwrap().permissions().mode() & 0o777, 0o640, "permissions kept");
+
+    std::fs::write(config.join("genesis.json"), r#"{"chain_id": "a", "app_state": {"bank": {"x": 1}}}"#).unwrap();
+    let (code, stdout, _) =
+        seictl(&["genesis", "patch", r#"{"chain_id": "b", "app_state": {"bank": {"x": null}}}"#, "--home", home]);
+    assert_eq!(code, 0);
+    let printed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(printed, serde_json::json!({"chain_id": "b", "app_state": {"bank": {}}}));
+    let patch = dir.path().join("patch.yaml");
+    std::fs::write(&patch, "chain_id: c\n").unwrap();
+    let out = dir.path().join("out.json");
+    let genesis = config.join("genesis.json");
+    let (code, _, _) =
+        seictl(&["patch", genesis.to_str().unwrap(), patch.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(std::fs::read_to_string(&out).unwrap().contains("\"chain_id\": \"c\""));
+    assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(std::fs::read_to_string(&genesis).unwrap().contains("\"a\""), "-o must not touch the source");
+
+    // Bad input: one line naming what to fix, exit 1; usage errors exit 2.
+    let (code, _, stderr) = seictl(&["patch", genesis.to_str().unwrap(), "[1, 2]"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("PATCH") && stderr.lines().count() == 1, "{stderr}");
+    let (code, _, stderr) = seictl(&["patch", patch.to_str().unwrap(), "{}"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("patches *.toml or *.json"), "{stderr}");
+    assert_eq!(seictl(&["patch", genesis.to_str().unwrap(), "{}", "-i", "-o", "x"]).0, 2);
+}
