@@ -81,6 +81,8 @@ struct State {
     catching_up: AtomicBool,
     jsonrpc: AtomicBool,
     node_id: NodeId,
+    /// Operator addresses the staking REST API knows (seid's API server on :1317).
+    validators: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 enum NodeId {
@@ -158,6 +160,7 @@ impl SeidSimulator {
             height: AtomicI64::new(1),
             live: std::sync::Mutex::new(None),
             diverge_from: AtomicI64::new(i64::MAX),
+            validators: Default::default(),
             catching_up: AtomicBool::new(false),
             jsonrpc: AtomicBool::new(false),
             node_id,
@@ -173,7 +176,30 @@ impl SeidSimulator {
                     let target = request.split_whitespace().nth(1).unwrap_or("/");
                     let path = origin_form(target);
                     // Like seid's Prometheus endpoint: its height, in the text format.
-                    let (code, body, content_type) = if path == "/metrics" {
+                    let validator = path.strip_prefix("/cosmos/staking/v1beta1/validators/");
+                    let (code, body, content_type) = if let Some(addr) = validator {
+                        // As the Cosmos REST gateway answers: 400 for a malformed address,
+                        // 404 for an unknown one.
+                        let known = state.validators.lock().unwrap_or_else(|p| p.into_inner()).contains(addr);
+                        match (addr.starts_with("seivaloper1"), known) {
+                            (false, _) => (
+                                "400 Bad Request",
+                                json!({"code": 3, "message": "decoding bech32 failed"}).to_string(),
+                                "application/json",
+                            ),
+                            (true, false) => (
+                                "404 Not Found",
+                                json!({"code": 5, "message": format!("validator {addr} not found")}).to_string(),
+                                "application/json",
+                            ),
+                            (true, true) => (
+                                "200 OK",
+                                json!({"validator": {"operator_address": addr, "status": "BOND_STATUS_BONDED"}})
+                                    .to_string(),
+                                "application/json",
+                            ),
+                        }
+                    } else if path == "/metrics" {
                         let (height, catching_up) = state.sync_info();
                         let text = format!(
                             "# TYPE tendermint_consensus_height gauge\ntendermint_consensus_height {height}\n\
@@ -239,6 +265,11 @@ impl SeidSimulator {
     /// Makes blocks from `height` on differ from every other simulator's.
     pub fn diverge_from(&self, height: i64) {
         self.state.diverge_from.store(height, Ordering::SeqCst);
+    }
+
+    /// From now on the staking API knows this validator (`seivaloper1...`).
+    pub fn add_validator(&self, operator_address: &str) {
+        self.state.validators.lock().unwrap_or_else(|p| p.into_inner()).insert(operator_address.to_string());
     }
 
     /// Wrap answers in a JSON-RPC envelope (upstream CometBFT) instead of seid's flat form.

@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 success, 1 invalid input (the reason on stderr), 2 usage error.
 
+mod await_cmd;
 mod bench;
 mod cluster;
 mod config_cmd;
@@ -48,6 +49,9 @@ enum Command {
         seictl patch genesis.json patch.yaml -o patched.json"
     )]
     Patch(patch_cmd::PatchArgs),
+    /// Wait for something on a chain: a validator known to the staking API.
+    #[command(subcommand, name = "await")]
+    Await(await_cmd::AwaitCommand),
     /// Run the node sidecar: the task API the operator drives (see docs/sidecar.md).
     Serve(serve_cmd::ServeArgs),
     /// SeiNodeDeployments: apply from a preset, get, list, delete, watch.
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
         Command::Rules(cmd) => rules::run(cmd),
         Command::Genesis(cmd) => patch_cmd::genesis(cmd),
         Command::Patch(args) => patch_cmd::run(&args.file, &args.out),
+        Command::Await(cmd) => await_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,

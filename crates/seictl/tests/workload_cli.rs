@@ -45,3 +45,50 @@ async fn the_probe_judges_a_live_a_stuck_and_an_unreachable_chain() {
     assert_eq!(code, 2, "{summary}");
     assert!(summary["message"].as_str().unwrap().contains("never answered"), "{summary}");
 }
+
+/// `seictl await validator` against the simulator's staking API.
+async fn await_validator(args: Vec<String>) -> (i32, String, Duration) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seictl"));
+    cmd.args(["await", "validator"]).args(&args).env_remove("SEI_HOME");
+    let started = std::time::Instant::now();
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap();
+    (out.status.code().unwrap(), String::from_utf8(out.stderr).unwrap(), started.elapsed())
+}
+
+use std::time::Duration;
+
+#[tokio::test]
+async fn await_validator_waits_for_the_staking_api_and_fails_on_a_bad_address_or_timeout() {
+    let sim = SeidSimulator::start("api").await.unwrap();
+    let addr = "seivaloper1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq";
+    let later = {
+        let url = sim.url();
+        tokio::spawn(await_validator(vec![addr.into(), "--api".into(), url, "--timeout".into(), "30s".into()]))
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    sim.add_validator(addr);
+    let (code, stderr, took) = later.await.unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(took >= Duration::from_secs(2), "returned before the validator existed");
+
+    // The API address from app.toml ([api] address, 0.0.0.0 meaning this host).
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join("config")).unwrap();
+    let port = sim.url().rsplit(':').next().unwrap().to_string();
+    std::fs::write(home.path().join("config/app.toml"), format!("[api]\naddress = \"tcp://0.0.0.0:{port}\"\n"))
+        .unwrap();
+    let (code, stderr, _) =
+        await_validator(vec![addr.into(), "--home".into(), home.path().display().to_string()]).await;
+    assert_eq!(code, 0, "{stderr}");
+
+    let (code, stderr, took) = await_validator(vec!["notanaddress".into(), "--api".into(), sim.url()]).await;
+    assert_eq!(code, 1);
+    assert!(stderr.contains("not a valid validator address") && took < Duration::from_secs(5), "{stderr}");
+    let other = "seivaloper1zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz";
+    let (code, stderr, _) =
+        await_validator(vec![other.into(), "--api".into(), sim.url(), "--timeout".into(), "2s".into()]).await;
+    assert_eq!(code, 1);
+    assert!(stderr.contains("not found within 2s") && stderr.contains("404"), "{stderr}");
+    let (code, _, _) = await_validator(vec![other.into(), "--timeout".into(), "soon".into()]).await;
+    assert_eq!(code, 2);
+}
