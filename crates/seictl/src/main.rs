@@ -12,6 +12,7 @@ mod nd;
 mod output;
 mod patch_cmd;
 mod plugin_cmd;
+mod report_cmd;
 mod rules;
 mod serve_cmd;
 mod workload_cmd;
@@ -52,6 +53,9 @@ enum Command {
     /// Wait for something on a chain: a validator known to the staking API.
     #[command(subcommand, name = "await")]
     Await(await_cmd::AwaitCommand),
+    /// Shadow-node comparisons the sidecar's result-export uploaded: list them, print a divergence.
+    #[command(subcommand)]
+    Report(report_cmd::ReportCommand),
     /// Run the node sidecar: the task API the operator drives (see docs/sidecar.md).
     Serve(serve_cmd::ServeArgs),
     /// SeiNodeDeployments: apply from a preset, get, list, delete, watch.
@@ -93,6 +97,7 @@ fn main() -> ExitCode {
         Command::Genesis(cmd) => patch_cmd::genesis(cmd),
         Command::Patch(args) => patch_cmd::run(&args.file, &args.out),
         Command::Await(cmd) => await_cmd::run(cmd),
+        Command::Report(cmd) => report_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -347,6 +347,48 @@ async fn result_compare_finds_the_first_divergent_block_and_reports_it() {
     let state: Value =
         serde_json::from_slice(&std::fs::read(s.home.join(".sei-sidecar-last-export.json")).unwrap()).unwrap();
     assert_eq!(state["lastExportedHeight"], 150);
+
+    // seictl report reads what the export wrote.
+    let report = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_seictl"))
+            .arg("report")
+            .args(args)
+            .args(["--bucket", "results", "--prefix", "cmp/", "--region", "r"])
+            .envs(s3.env())
+            .output()
+            .unwrap();
+        (o.status.code().unwrap(), String::from_utf8(o.stdout).unwrap(), String::from_utf8(o.stderr).unwrap())
+    };
+    let (code, stdout, stderr) = report(&["list"]);
+    assert_eq!(code, 0, "{stderr}");
+    let listed: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(listed["totalBlocks"], 150);
+    assert_eq!(
+        (listed["pages"][0]["endHeight"].as_i64(), listed["pages"][1]["startHeight"].as_i64()),
+        (Some(100), Some(101))
+    );
+    assert_eq!(listed["divergenceReports"], json!([{"key": "cmp/divergence-150.report.json.gz", "height": 150}]));
+    let (code, stdout, stderr) = report(&["list", "-o", "table"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("cmp/1-100.compare.ndjson.gz")
+            && stderr.contains("2 pages, 150 blocks compared, 1 divergence reports"),
+        "{stdout}{stderr}"
+    );
+    let (code, stdout, stderr) = report(&["divergence", "--height", "150"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("# Divergence at height 150"), "{stdout}");
+    assert!(stdout.contains("| App hash | false |") && stdout.contains("| 1 | gasUsed | 22000 | 21000 |"), "{stdout}");
+    let (code, stdout, _) = report(&["divergence", "--key", "cmp/divergence-150.report.json.gz", "--json"]);
+    assert_eq!(code, 0);
+    assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap()["height"], 150);
+    let (code, _, stderr) = report(&["divergence", "--height", "151"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("s3://results/cmp/divergence-151.report.json.gz") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    assert_eq!(report(&["divergence"]).0, 2, "--key or --height is required");
 }
 
 #[tokio::test]
