@@ -201,6 +201,9 @@ pub struct SeiNodeDeploymentStatus {
     pub replicas: Option<i32>,
     /// Child nodes in phase Running.
     pub ready_replicas: Option<i32>,
+    /// Running child nodes whose seid has caught up with the chain (their `CaughtUp`
+    /// condition is True). Not in the reference.
+    pub caught_up_replicas: Option<i32>,
     /// Phase of each child node.
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
     pub nodes: Option<Vec<NodeStatusEntry>>,

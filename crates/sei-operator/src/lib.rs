@@ -97,6 +97,9 @@ fn generation_or_phase(node: &SeiNode) -> Option<u64> {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     node.meta().generation.hash(&mut h);
     node.status.as_ref().and_then(|s| s.phase).map(|p| p.as_str()).hash(&mut h);
+    // The fleet counts caught-up nodes.
+    let conditions = node.status.as_ref().and_then(|s| s.conditions.as_ref());
+    conditions.and_then(|cs| cs.iter().find(|c| c.type_ == "CaughtUp")).map(|c| c.status.as_str()).hash(&mut h);
     node.meta().deletion_timestamp.is_some().hash(&mut h);
     node.finalizers().is_empty().hash(&mut h);
     Some(h.finish())

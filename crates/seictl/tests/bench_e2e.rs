@@ -184,6 +184,7 @@ async fn bench_up_runs_a_workload_against_a_new_chain_and_bench_down_leaves_noth
         "--workload-command",
         "seictl workload probe --interval 1 --rpc http://127.0.0.1:9",
     ])));
+    let snds: Api<SeiNodeDeployment> = Api::namespaced(client.clone(), NS);
     let (code, stdout, stderr) = demo.await.unwrap();
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let envelope: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stdout}"));
@@ -223,6 +224,14 @@ async fn bench_up_runs_a_workload_against_a_new_chain_and_bench_down_leaves_noth
         "no progress before Ready: {stderr}"
     );
 
+    // Every node's seid caught up (the CaughtUp condition, counted by the fleet): watched
+    // to the end with nd.
+    let (code, _, stderr) =
+        run(seictl(&cp, &["nd", "watch", &format!("{CHAIN}-rpc"), "--until", "caught-up", "--timeout", "60s"])).await;
+    assert_eq!(code, 0, "{stderr}");
+    let caught_up = snds.get(&format!("{CHAIN}-rpc")).await.unwrap().status.unwrap().caught_up_replicas;
+    assert_eq!(caught_up, Some(2));
+
     // The workload really ran against the RPC fleet and uploaded its report (§4.3 key).
     let key = format!("{NS}/probe/demo/report.log");
     let report = std::fs::read_to_string(s3.object_path("bench-results", &key)).expect("report uploaded");
@@ -234,7 +243,6 @@ async fn bench_up_runs_a_workload_against_a_new_chain_and_bench_down_leaves_noth
     assert_eq!(serde_json::from_str::<Value>(&message).unwrap()["exitCode"], 0);
 
     // Every object carries the label contract and is owned by seictl-bench.
-    let snds: Api<SeiNodeDeployment> = Api::namespaced(client.clone(), NS);
     let jobs: Api<Job> = Api::namespaced(client.clone(), NS);
     let job = jobs.get(&format!("{CHAIN}-load")).await.unwrap();
     for meta in [

@@ -110,6 +110,27 @@ async fn apply_from_a_preset_then_read_watch_and_delete() {
     assert_eq!(lines[0]["status"]["phase"], "Initializing");
     assert_eq!(lines.last().unwrap()["status"]["phase"], "Ready");
 
+    // caught-up: Ready is not enough; every node's seid must have caught up.
+    let replicas =
+        Api::<SeiNodeDeployment>::namespaced(cp.client().await.unwrap(), NS).get("chain").await.unwrap().spec.replicas;
+    set_status(cp, NS, "chain", json!({"phase": "Ready", "readyReplicas": replicas, "caughtUpReplicas": replicas - 1}))
+        .await;
+    let watch = seictl(cp, NS, &["nd", "watch", "chain", "--until", "caught-up", "--timeout", "60s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    set_status(cp, NS, "chain", json!({"phase": "Ready", "readyReplicas": replicas, "caughtUpReplicas": replicas}))
+        .await;
+    let done = watch.wait_with_output().unwrap();
+    assert_eq!(done.status.code(), Some(0), "{}", String::from_utf8_lossy(&done.stderr));
+    let stdout = String::from_utf8(done.stdout).unwrap();
+    let first: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(first["status"]["caughtUpReplicas"], replicas - 1, "it went on past a Ready fleet not caught up");
+    let last: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["status"]["caughtUpReplicas"], replicas);
+
     // A timeout and a failure end the watch with exit 1 and say why.
     let (code, _, stderr) =
         out(&mut seictl(cp, NS, &["nd", "watch", "chain", "--until", "upgrading", "--timeout", "2s"]));

@@ -48,6 +48,7 @@ pub async fn flush(
     }
     status.replicas = Some(d.spec.replicas);
     status.ready_replicas = Some(fleet.ready());
+    status.caught_up_replicas = Some(fleet.caught_up());
     status.nodes = Some(fleet.rows()).filter(|r| !r.is_empty());
     status.incumbent_nodes = Some(listed.iter().map(|n| n.name_any()).collect::<Vec<_>>()).filter(|r| !r.is_empty());
     let internal = group::internal_service_status(d);

@@ -20,6 +20,8 @@ pub struct Seen {
     pub sidecar_url: String,
     /// The health probe of a running node's sidecar.
     pub health: Option<Result<bool, SidecarError>>,
+    /// Whether seid still catches up, when a ready sidecar could say.
+    pub catching_up: Option<bool>,
 }
 
 pub async fn dereference(ctx: &Context, node: &SeiNode) -> Seen {
@@ -35,7 +37,7 @@ pub async fn dereference(ctx: &Context, node: &SeiNode) -> Seen {
             // Not probed (too many calls in flight): the last answer stands.
             Err(e) if e.cause == Cause::Throttled => {
                 ctx.metrics.sidecar_unreachable("healthz", Cause::Throttled);
-                return Seen { peers: label_peers(ctx, node), sidecar_url, health: None };
+                return Seen { peers: label_peers(ctx, node), sidecar_url, health: None, catching_up: None };
             }
             Err(_) => Probe::Unreachable,
         };
@@ -44,7 +46,16 @@ pub async fn dereference(ctx: &Context, node: &SeiNode) -> Seen {
     } else {
         None
     };
-    Seen { peers: label_peers(ctx, node), sidecar_url, health }
+    // A ready sidecar also says whether seid has caught up (unauthenticated, like health).
+    let catching_up = match &health {
+        Some(Ok(true)) => SidecarClient::new(ctx.sidecar.clone(), sidecar_url.clone(), None)
+            .status()
+            .await
+            .ok()
+            .and_then(|s| s.catching_up),
+        _ => None,
+    };
+    Seen { peers: label_peers(ctx, node), sidecar_url, health, catching_up }
 }
 
 fn label_peers(ctx: &Context, node: &SeiNode) -> Vec<String> {

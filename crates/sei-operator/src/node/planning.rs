@@ -12,6 +12,10 @@ use sei_planner::status::{condition, remove_condition, set_condition};
 
 use super::observe::Seen;
 
+/// The condition saying whether a running node's seid has caught up with its chain
+/// (from the sidecar's `/v0/status`).
+pub const CAUGHT_UP: &str = "CaughtUp";
+
 /// What the reconcile is building, handed from stage to stage.
 pub struct Work {
     /// The status as read.
@@ -73,6 +77,14 @@ pub fn plan(node: &SeiNode, seen: Seen, now: Time, retry: bool) -> Work {
         not_ready = s == "False";
         let now = work.now.clone();
         set_condition(work.conditions(), "SidecarReady", s, reason, &message, generation, &now);
+    }
+    if let Some(catching_up) = seen.catching_up {
+        let (s, reason, message) = match catching_up {
+            false => ("True", CAUGHT_UP, "seid reports it is at the chain's tip"),
+            true => ("False", "CatchingUp", "seid is catching up with the chain"),
+        };
+        let now = work.now.clone();
+        set_condition(work.conditions(), CAUGHT_UP, s, reason, message, generation, &now);
     }
 
     work.had_active = work.status.plan.as_ref().is_some_and(|p| p.phase == PlanPhase::Active);
@@ -168,7 +180,7 @@ mod tests {
     }
 
     fn seen() -> Seen {
-        Seen { peers: vec![], sidecar_url: "http://n".into(), health: None }
+        Seen { peers: vec![], sidecar_url: "http://n".into(), health: None, catching_up: None }
     }
 
     fn now() -> Time {
@@ -204,6 +216,26 @@ mod tests {
         // it before), but a plan built here would not be the failed one either.
         let again = plan(&failed, seen(), now(), false);
         assert_eq!(again.status.phase, Some(NodePhase::Failed));
+    }
+
+    #[test]
+    fn a_running_node_says_whether_seid_has_caught_up() {
+        let running = node(json!({"phase": "Running", "currentImage": "sei:v2"}));
+        let mut s = seen();
+        s.health = Some(Ok(true));
+        s.catching_up = Some(true);
+        let work = plan(&running, s, now(), false);
+        assert_eq!(
+            condition(&work, CAUGHT_UP).map(|c| (c.status.as_str(), c.reason.as_str())),
+            Some(("False", "CatchingUp"))
+        );
+        let mut s = seen();
+        s.health = Some(Ok(true));
+        s.catching_up = Some(false);
+        let work = plan(&running, s, now(), false);
+        assert_eq!(condition(&work, CAUGHT_UP).unwrap().status, "True");
+        // No answer: nothing claimed.
+        assert!(condition(&plan(&running, seen(), now(), false), CAUGHT_UP).is_none());
     }
 
     #[test]

@@ -31,6 +31,18 @@ impl FleetView<'_> {
         self.children.iter().filter(|n| phase_of(n) == Some(NodePhase::Running)).count() as i32
     }
 
+    /// Running children whose `CaughtUp` condition is True.
+    pub fn caught_up(&self) -> i32 {
+        self.children
+            .iter()
+            .filter(|n| phase_of(n) == Some(NodePhase::Running))
+            .filter(|n| {
+                let conditions = n.status.as_ref().and_then(|s| s.conditions.as_ref());
+                conditions.is_some_and(|cs| cs.iter().any(|c| c.type_ == "CaughtUp" && c.status == "True"))
+            })
+            .count() as i32
+    }
+
     fn count(&self, phases: &[NodePhase]) -> usize {
         self.children.iter().filter(|n| phase_of(n).is_some_and(|p| phases.contains(&p))).count()
     }
@@ -176,6 +188,24 @@ mod tests {
         assert_eq!(one.nodes_ready(), ("True", "AllNodesReady", "1/1 nodes ready".to_string()));
         let rows = fleet.rows();
         assert_eq!(rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["a-1", "a-0", "a-2"], "list order");
+    }
+
+    #[test]
+    fn caught_up_counts_running_nodes_whose_seid_says_so() {
+        let with = |name: &str, phase: &str, caught_up: &str| {
+            let mut n = node(name, "0", Some(phase));
+            let c = json!([{"type": "CaughtUp", "status": caught_up, "reason": "r", "message": "",
+                            "lastTransitionTime": "2026-01-01T00:00:00Z"}]);
+            n.status.as_mut().unwrap().conditions = Some(serde_json::from_value(c).unwrap());
+            n
+        };
+        let kids = [
+            with("a", "Running", "True"),
+            with("b", "Running", "False"),
+            with("c", "Failed", "True"),
+            node("d", "3", Some("Running")),
+        ];
+        assert_eq!(FleetView { children: &kids, replicas: 4 }.caught_up(), 1);
     }
 
     #[test]

@@ -124,9 +124,10 @@ pub struct DeleteArgs {
 pub struct WatchArgs {
     /// The SeiNodeDeployment's name.
     pub name: String,
-    /// The phase to wait for: Ready, Initializing, Upgrading, Degraded, Pending
-    /// (any case). Failed always ends the watch with exit code 1.
-    #[arg(long, default_value = "Ready", ignore_case = true, value_parser = ["Ready", "Initializing", "Upgrading", "Degraded", "Pending"])]
+    /// What to wait for: a phase (Ready, Initializing, Upgrading, Degraded, Pending; any
+    /// case), or caught-up: Ready with every node's seid caught up with the chain.
+    /// Failed always ends the watch with exit code 1.
+    #[arg(long, default_value = "Ready", ignore_case = true, value_parser = ["Ready", "Initializing", "Upgrading", "Degraded", "Pending", "caught-up"])]
     pub until: String,
     /// Give up after this long (e.g. 90s, 15m, 1h).
     #[arg(long, default_value = "15m", value_parser = parse_duration)]
@@ -269,7 +270,12 @@ async fn watch(a: WatchArgs) -> anyhow::Result<ExitCode> {
                 let v = to_value(&o);
                 print(&(serde_json::to_string(&v).expect("JSON") + "\n"))?;
                 let phase = v.pointer("/status/phase").and_then(Value::as_str).unwrap_or("").to_string();
-                if phase.eq_ignore_ascii_case(&a.until) {
+                if a.until.eq_ignore_ascii_case("caught-up") {
+                    let n = |p: &str| v.pointer(p).and_then(Value::as_i64).unwrap_or(0);
+                    if phase == "Ready" && n("/status/caughtUpReplicas") >= n("/spec/replicas") {
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                } else if phase.eq_ignore_ascii_case(&a.until) {
                     return Ok(ExitCode::SUCCESS);
                 }
                 if phase == "Failed" {
