@@ -91,6 +91,65 @@ print(json.dumps({"id": i["InstanceId"], "private": i.get("PrivateIpAddress"), "
     }
 }
 
+impl Ec2Server {
+    /// Runs a boto3 script with the server's endpoint as `sys.argv[1]`; its stdout as JSON.
+    fn boto3(&self, what: &str, script: &str, args: &[&str]) -> Result<serde_json::Value, Error> {
+        let out = Command::new(&self.python)
+            .args(["-c", script, &self.endpoint()])
+            .args(args)
+            .output()
+            .map_err(|e| Error::Setup(format!("running boto3: {e}")))?;
+        if !out.status.success() {
+            return Err(Error::Setup(format!("{what}: {}", String::from_utf8_lossy(&out.stderr))));
+        }
+        serde_json::from_slice(&out.stdout).map_err(|e| Error::Setup(format!("{what} output: {e}")))
+    }
+
+    /// Pushes an image manifest to ECR repository `repo` under `tag` (creating the
+    /// repository); returns the account ID and the image's digest.
+    pub fn push_ecr_image(&self, region: &str, repo: &str, tag: &str) -> Result<(String, String), Error> {
+        let script = r#"
+import json, sys, boto3
+endpoint, region, repo, tag = sys.argv[1:5]
+ecr = boto3.client("ecr", region_name=region, endpoint_url=endpoint,
+                   aws_access_key_id="sei-test-access", aws_secret_access_key="sei-test-secret")
+try:
+    ecr.create_repository(repositoryName=repo)
+except ecr.exceptions.RepositoryAlreadyExistsException:
+    pass
+manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2,
+                                  "digest": "sha256:" + "0" * 64}, "layers": [], "annotations": {"tag": tag}})
+image = ecr.put_image(repositoryName=repo, imageManifest=manifest, imageTag=tag)["image"]
+print(json.dumps({"account": image["registryId"], "digest": image["imageId"]["imageDigest"]}))
+"#;
+        let v = self.boto3("put_image", script, &[region, repo, tag])?;
+        Ok((v["account"].as_str().unwrap_or_default().into(), v["digest"].as_str().unwrap_or_default().into()))
+    }
+
+    /// Credentials of role `role` assumed with session name `session` (what an engineer's
+    /// SSO login gives), as AWS environment variables pointing STS and ECR at this server.
+    pub fn assumed_role_env(&self, role: &str, session: &str) -> Result<Vec<(String, String)>, Error> {
+        let script = r#"
+import json, sys, boto3
+endpoint, role, session = sys.argv[1:4]
+sts = boto3.client("sts", region_name="us-east-1", endpoint_url=endpoint,
+                   aws_access_key_id="sei-test-access", aws_secret_access_key="sei-test-secret")
+c = sts.assume_role(RoleArn=f"arn:aws:iam::123456789012:role/{role}", RoleSessionName=session)["Credentials"]
+print(json.dumps({"key": c["AccessKeyId"], "secret": c["SecretAccessKey"], "token": c["SessionToken"]}))
+"#;
+        let v = self.boto3("assume_role", script, &[role, session])?;
+        let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+        Ok(vec![
+            ("AWS_ACCESS_KEY_ID".into(), s("key")),
+            ("AWS_SECRET_ACCESS_KEY".into(), s("secret")),
+            ("AWS_SESSION_TOKEN".into(), s("token")),
+            ("AWS_ENDPOINT_URL_STS".into(), self.endpoint()),
+            ("AWS_ENDPOINT_URL_ECR".into(), self.endpoint()),
+        ])
+    }
+}
+
 impl Drop for Ec2Server {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);

@@ -328,3 +328,51 @@ async fn bench_refuses_bad_input_with_the_flag_to_fix_and_creates_nothing() {
         serde_json::from_str::<Value>(&stdout).unwrap()["data"]["hint"].as_str().unwrap().contains("nothing carries")
     );
 }
+
+#[tokio::test]
+async fn bench_on_aws_takes_the_owner_from_sts_and_pins_ecr_tags_to_their_digest() {
+    let cp = cluster("eng-alice").await;
+    let aws = sei_testenv::Ec2Server::start().expect("moto (hack/ec2-server.sh)");
+    let (account, digest) = aws.push_ecr_image("us-east-2", "sei/seid", "v6.3.0").unwrap();
+    let env = aws.assumed_role_env("engineer", "alice").unwrap();
+    let registry = format!("{account}.dkr.ecr.us-east-2.amazonaws.com");
+    let image = format!("{registry}/sei/seid:v6.3.0");
+    let bench = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_seictl"));
+        cmd.arg("bench").args(args).arg("--kubeconfig").arg(cp.kubeconfig_path());
+        cmd.env_remove("KUBECONFIG").env("AWS_REGION", "us-east-2").envs(env.iter().cloned());
+        cmd
+    };
+    // No -n and no --owner: both from the caller's role session.
+    let (code, stdout, stderr) = out(&mut bench(&["up", "--aws", "--name", "demo", "--image", &image, "--no-wait"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let d = serde_json::from_str::<Value>(&stdout).unwrap()["data"].clone();
+    assert_eq!(
+        (d["owner"].as_str(), d["namespace"].as_str(), d["chainId"].as_str()),
+        (Some("alice"), Some("eng-alice"), Some("bench-alice-demo"))
+    );
+    assert_eq!((d["imageRef"].as_str(), d["imageDigest"].as_str()), (Some(image.as_str()), Some(digest.as_str())));
+    let snd: Api<SeiNodeDeployment> = Api::namespaced(cp.client().await.unwrap(), "eng-alice");
+    let applied = snd.get("bench-alice-demo").await.unwrap();
+    assert_eq!(applied.spec.template.spec.image, format!("{registry}/sei/seid@{digest}"), "pinned to the digest");
+    let (code, stdout, _) = out(&mut bench(&["list", "--aws", "-o", "json"]));
+    assert_eq!(code, 0);
+    assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap()["data"]["items"][0]["chainId"], "bench-alice-demo");
+
+    // A tag ECR does not have: refused before anything is applied, naming --image.
+    let missing = format!("{registry}/sei/seid:v9");
+    let (code, stdout, stderr) = out(&mut bench(&["up", "--aws", "--name", "other", "--image", &missing, "--dry-run"]));
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stderr.contains(&format!("--image {missing}")) && stderr.lines().count() == 1, "{stderr}");
+    assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap()["error"]["category"], "image-resolution");
+    // No AWS credentials at all: said, with what to do.
+    let (code, stdout, stderr) = out(Command::new(env!("CARGO_BIN_EXE_seictl"))
+        .args(["bench", "up", "--aws", "--name", "x", "--image", "sei:v1", "--dry-run"])
+        .env_clear()
+        .env("AWS_ENDPOINT_URL_STS", aws.endpoint())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("HOME", "/nonexistent"));
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stderr.contains("drop --aws and pass --owner"), "{stderr}");
+    assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap()["error"]["category"], "aws-unavailable");
+}

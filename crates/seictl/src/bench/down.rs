@@ -103,9 +103,9 @@ pub async fn run(a: DownArgs) -> anyhow::Result<ExitCode> {
 
 async fn down(a: &DownArgs) -> anyhow::Result<Value> {
     let (chain, namespace) = match (&a.chain_id, &a.name) {
-        (Some(c), _) => (c.clone(), identity::namespace(&a.who)?),
+        (Some(c), _) => (c.clone(), identity::namespace(&a.who).await?),
         (None, Some(n)) => {
-            let (owner, namespace) = identity::resolve(&a.who)?;
+            let (owner, namespace) = identity::resolve(&a.who).await?;
             (format!("bench-{owner}-{n}"), namespace)
         }
         (None, None) => unreachable!("clap requires one"),

@@ -30,7 +30,25 @@ fn alias_of(user: &str) -> String {
 }
 
 /// `(owner, namespace)`.
-pub fn resolve(who: &Who) -> anyhow::Result<(String, String)> {
+pub async fn resolve(who: &Who) -> anyhow::Result<(String, String)> {
+    if who.aws {
+        let owner = match &who.owner {
+            Some(o) => o.clone(),
+            None => {
+                let arn = super::aws::caller_arn().await?;
+                let alias = alias_of(&arn);
+                if alias.is_empty() {
+                    return Err(fail(
+                        "validation",
+                        format!("--owner is required: the AWS caller {arn} names no alias"),
+                    ));
+                }
+                alias
+            }
+        };
+        let namespace = who.cluster.namespace.clone().unwrap_or_else(|| format!("eng-{owner}"));
+        return Ok((owner, namespace));
+    }
     let (user, ctx_namespace) = context(who);
     let owner = match (&who.owner, user) {
         (Some(o), _) => o.clone(),
@@ -44,10 +62,11 @@ pub fn resolve(who: &Who) -> anyhow::Result<(String, String)> {
 }
 
 /// The namespace alone: `-n`, else the context's, else `eng-<owner>` (which needs an owner).
-pub fn namespace(who: &Who) -> anyhow::Result<String> {
-    match who.cluster.namespace.clone().or_else(|| context(who).1) {
+pub async fn namespace(who: &Who) -> anyhow::Result<String> {
+    let from_context = if who.aws { None } else { context(who).1 };
+    match who.cluster.namespace.clone().or(from_context) {
         Some(ns) => Ok(ns),
-        None => resolve(who).map(|(_, ns)| ns),
+        None => resolve(who).await.map(|(_, ns)| ns),
     }
 }
 
@@ -61,5 +80,6 @@ mod tests {
         assert_eq!(alias_of("Alice.Smith@example.com"), "alice-smith");
         assert_eq!(alias_of("arn:aws:iam::1:user/Bob"), "bob");
         assert_eq!(alias_of("system:admin"), "admin");
+        assert_eq!(alias_of("arn:aws:sts::123456789012:assumed-role/engineer/alice"), "alice");
     }
 }

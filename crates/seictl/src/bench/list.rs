@@ -123,7 +123,7 @@ pub async fn run(a: ListArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn list(a: &ListArgs) -> anyhow::Result<Value> {
-    let namespace = if a.all_namespaces { None } else { Some(identity::namespace(&a.who)?) };
+    let namespace = if a.all_namespaces { None } else { Some(identity::namespace(&a.who).await?) };
     let cluster = a.who.cluster.connect().await?;
     let mut selector = format!("{MANAGED_BY}={SEICTL},{BENCH_NAME}");
     if let Some(owner) = &a.who.owner {

@@ -1,6 +1,7 @@
 //! `seictl bench`: a throw-away chain, an RPC fleet peering with it and a workload Job,
 //! made, found and removed by the label contract alone (no CRD, no controller of its own).
 
+pub mod aws;
 pub mod down;
 pub mod envelope;
 pub mod identity;
@@ -34,7 +35,8 @@ pub enum BenchCommand {
         seictl bench up --name demo --owner alice --image sei:v6.3.0 --size m --duration 45m --no-wait\n  \
         seictl bench up --name demo --owner alice --image sei:v6.3.0 --dry-run -o yaml\n\n\
         The owner is --owner, else the kube context's user; the namespace is -n, else the\n\
-        context's namespace, else eng-<owner>.")]
+        context's namespace, else eng-<owner>. With --aws the owner is the AWS caller, the\n\
+        namespace eng-<owner>, and an ECR tag is pinned to its digest.")]
     Up(Box<up::UpArgs>),
     /// Delete a run's objects: everything labelled with its chain ID.
     ///
@@ -87,9 +89,14 @@ pub fn show_duration(secs: u64) -> String {
 /// The cluster flags and owner every bench verb takes.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Who {
-    /// Whose run this is (label sei.io/engineer; default: the kube context's user).
+    /// Whose run this is (label sei.io/engineer; default: the kube context's user, or with
+    /// --aws the AWS caller).
     #[arg(long, value_name = "ALIAS")]
     pub owner: Option<String>,
+    /// The AWS path: the owner is the AWS caller (STS), the namespace eng-<owner>, and an
+    /// ECR image tag is pinned to its digest.
+    #[arg(long)]
+    pub aws: bool,
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }

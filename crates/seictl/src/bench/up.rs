@@ -292,8 +292,17 @@ pub async fn run(a: UpArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn up(a: UpArgs) -> anyhow::Result<(Value, u8)> {
-    let (owner, namespace) = identity::resolve(&a.who)?;
-    let spec = spec(&a, owner, namespace)?;
+    let (owner, namespace) = identity::resolve(&a.who).await?;
+    let mut spec = spec(&a, owner, namespace)?;
+    // The AWS path pins an ECR tag to its digest (in a dry run too, as the reference did).
+    let mut digest = spec.image.split_once('@').map(|(_, d)| d.to_string());
+    if a.who.aws
+        && let Some(ecr) = super::aws::ecr_image(&spec.image)
+    {
+        let d = super::aws::ecr_digest(&ecr).await?;
+        spec.image = format!("{}/{}@{d}", ecr.host, ecr.repository);
+        digest = Some(d);
+    }
     let rules = match &a.rules {
         Some(path) => Some(rules::model::load(path).map_err(|e| fail("validation", e))?),
         None => None,
@@ -302,8 +311,8 @@ async fn up(a: UpArgs) -> anyhow::Result<(Value, u8)> {
     let (chain, rpc) = (spec.chain(), spec.rpc());
     let mut data = json!({
         "chainId": spec.chain_id, "name": spec.name, "owner": spec.owner, "namespace": spec.namespace,
-        "imageRef": spec.image,
-        "imageDigest": spec.image.split_once('@').map(|(_, d)| d),
+        "imageRef": a.image,
+        "imageDigest": digest,
         "size": a.size, "validators": spec.validators, "rpcNodes": spec.rpc_nodes,
         "duration": show_duration(spec.duration_seconds),
         "resultsS3Uri": spec.results_prefix(),
