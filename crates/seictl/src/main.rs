@@ -25,7 +25,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 #[command(
     name = "seictl",
     version,
-    about = "Run and inspect Sei nodes: config files, validator keys, the node sidecar, and SeiNodeDeployments on Kubernetes",
+    about = "Run and test Sei nodes on Kubernetes: fleets, throw-away test chains with a verdict, rules, config files, keys, and the node sidecar",
     after_help = "Exit codes: 0 success; 1 bad input or a failed operation (one line on stderr naming the flag or field); 2 usage error.\nThe same binary is the kubectl plugin `kubectl sei` (seictl install-plugin). Manual: docs/seictl.md"
 )]
 struct Cli {
@@ -35,33 +35,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Render, validate and compare seid's config.toml and app.toml.
-    #[command(subcommand)]
-    Config(config_cmd::ConfigCommand),
-    /// Validator key files (priv_validator_key.json, node_key.json) for the Secrets a SeiNode names.
-    #[command(subcommand)]
-    Keys(keys_cmd::KeysCommand),
-    /// genesis.json: merge-patch it.
-    #[command(subcommand)]
-    Genesis(patch_cmd::GenesisCommand),
-    /// Merge-patch any seid TOML or JSON file (the sidecar's config-patch algorithm).
-    #[command(
-        after_help = "Examples:\n  seictl patch ~/.sei/config/app.toml '{\"evm\": {\"http_port\": 8545}}' -i\n  \
-        seictl patch genesis.json patch.yaml -o patched.json"
-    )]
-    Patch(patch_cmd::PatchArgs),
-    /// Wait for something on a chain: a validator known to the staking API.
-    #[command(subcommand, name = "await")]
-    Await(await_cmd::AwaitCommand),
-    /// Shadow-node comparisons the sidecar's result-export uploaded: list them, print a divergence.
-    #[command(subcommand)]
-    Report(report_cmd::ReportCommand),
-    /// Run the node sidecar: the task API the operator drives (see docs/sidecar.md).
-    Serve(serve_cmd::ServeArgs),
     /// SeiNodeDeployments: apply from a preset, get, list, delete, watch.
     #[command(subcommand, name = "nodedeployment", visible_alias = "nd")]
     Nd(nd::NdCommand),
-    /// Throw-away chains for tests: a chain, an RPC fleet and a workload, up and down in one command.
+    /// Throw-away chains for tests: a chain, an RPC fleet and a workload with a verdict, in one command.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
     /// Prometheus rules with a verdict: a rules file, or one query or alert rule, over a window.
@@ -70,6 +47,29 @@ enum Command {
     /// Workloads for test chains that follow the bench runtime contract (exit 0/1/2, RESULT_DIR).
     #[command(subcommand)]
     Workload(workload_cmd::WorkloadCommand),
+    /// Wait for something on a chain: a validator known to the staking API.
+    #[command(subcommand, name = "await")]
+    Await(await_cmd::AwaitCommand),
+    /// Shadow-node comparisons the sidecar's result-export uploaded: list them, print a divergence.
+    #[command(subcommand)]
+    Report(report_cmd::ReportCommand),
+    /// Render, validate, compare and patch seid's config.toml and app.toml.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
+    /// Change a node's genesis.json (merge-patch).
+    #[command(subcommand)]
+    Genesis(patch_cmd::GenesisCommand),
+    /// Merge-patch any seid TOML or JSON file (the sidecar's config-patch algorithm).
+    #[command(
+        after_help = "Examples:\n  seictl patch ~/.sei/config/app.toml '{\"evm\": {\"http_port\": 8545}}' -i\n  \
+        seictl patch genesis.json patch.yaml -o patched.json"
+    )]
+    Patch(patch_cmd::PatchArgs),
+    /// Validator key files (priv_validator_key.json, node_key.json) for the Secrets a SeiNode names.
+    #[command(subcommand)]
+    Keys(keys_cmd::KeysCommand),
+    /// Run the node sidecar: the task API the operator drives (see docs/sidecar.md).
+    Serve(serve_cmd::ServeArgs),
     /// Install this binary as the kubectl plugin `kubectl-sei` (a symlink), so that
     /// `kubectl sei ...` runs it.
     InstallPlugin(plugin_cmd::InstallArgs),

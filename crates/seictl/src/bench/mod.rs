@@ -28,8 +28,10 @@ pub enum BenchCommand {
     /// Job; wait for each and print the result envelope (endpoints, verdict) on stdout.
     ///
     /// Progress goes to stderr, one JSON line per phase change. The exit code is the
-    /// workload's (0 passed, 1 failed, 2 could not test) once it has run; with --no-wait
-    /// it is 0 once everything is applied.
+    /// verdict's: the workload's exit code (0 passed, 1 failed, 2 could not test) AND every
+    /// --rules rule; with --no-wait it is 0 once everything is applied. A failure of bench
+    /// itself (bad input, a conflict, a fleet not ready in time) is exit 1 with an error
+    /// envelope.
     #[command(after_help = "Examples:\n  \
         seictl bench up --name demo --owner alice --image ghcr.io/sei-protocol/sei:v6.3.0\n  \
         seictl bench up --name demo --owner alice --image sei:v6.3.0 --size m --duration 45m --no-wait\n  \
