@@ -87,6 +87,17 @@ demo: rust
 	@echo "$$ seictl nd list   # the fleets from the CLI (also the kubectl plugin: seictl install-plugin; kubectl sei nd list)"
 	@target/debug/seictl nd list --kubeconfig $(DEMO_DIR)/kubeconfig
 	@echo
+	@echo "$$ seictl bench up --name demo --owner demo -n default --validators 1 --rpc-nodes 1 --duration 20s -o table"
+	@echo "  # a throw-away chain, its RPC fleet and a workload Job with a verdict (about a minute; progress below)"
+	@target/debug/seictl bench up --name demo --owner demo -n default --validators 1 --rpc-nodes 1 --duration 20s \
+		--image ghcr.io/sei-protocol/sei:v6.3.0 --results-bucket results -o table --kubeconfig $(DEMO_DIR)/kubeconfig \
+		|| { tail -n 20 $(DEMO_DIR)/operator.log; exit 1; }
+	@echo "The workload pod's output (it ran as a local process; its report went to the local S3 server):"
+	@cat $(DEMO_DIR)/pods/default/pod-*/workload.log
+	@echo "$$ seictl bench list; seictl bench down --name demo --owner demo"
+	@target/debug/seictl bench list -n default --kubeconfig $(DEMO_DIR)/kubeconfig
+	@target/debug/seictl bench down --name demo --owner demo -n default -o table --kubeconfig $(DEMO_DIR)/kubeconfig
+	@echo
 	@echo "Point kubectl at the cluster:  export KUBECONFIG=$$(realpath $(DEMO_DIR)/kubeconfig)"
 	@echo "Stop it:                       make demo-down"
 

@@ -134,16 +134,7 @@ fn prometheus(dir: &Path, target: &str) -> (Process, String) {
         "rule_files": [repo().join("deploy/helm/sei-operator/files/alerts.yaml")],
         "scrape_configs": [{"job_name": "sei-operator", "static_configs": [{"targets": [target]}]}],
     });
-    let file = dir.join("prometheus.yml");
-    std::fs::write(&file, serde_norway::to_string(&config).unwrap()).unwrap();
-    let port = free_port();
-    let mut cmd = Command::new(sei_testenv::tool("prometheus").expect("prometheus (hack/tools.sh prometheus)"));
-    cmd.arg(format!("--config.file={}", file.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"));
-    let mut process = Process::spawn("prometheus", cmd, &dir.join("prometheus.log")).unwrap();
-    process.wait_for_port(port, Duration::from_secs(60)).unwrap();
-    (process, format!("http://127.0.0.1:{port}"))
+    sei_testenv::start_prometheus(dir, &config).expect("prometheus (hack/tools.sh prometheus)")
 }
 
 async fn prom_query(base: &str, path: &str) -> Option<Value> {

@@ -19,6 +19,7 @@ mod operator;
 mod peer_network;
 mod pod_runner;
 mod process;
+mod prometheus;
 mod s3_server;
 mod seid_sim;
 
@@ -35,6 +36,7 @@ pub use operator::operator_command;
 pub use peer_network::PeerNetwork;
 pub use pod_runner::PodRunner;
 pub use process::{Process, pid_alive, send_signal};
+pub use prometheus::start_prometheus;
 pub use s3_server::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server};
 pub use seid_sim::{BLOCK_TIME, CATCH_UP, LiveChain, SeidSimulator, block_hash};
 

@@ -115,18 +115,13 @@ async fn bench_up_runs_a_workload_against_a_new_chain_and_bench_down_leaves_noth
     let ctx = Arc::new(Context::new(operator_client, platform(), Some(runner.address_file.clone())).unwrap());
     let controller = tokio::spawn(sei_operator::run_controllers(ctx));
 
-    // A real Prometheus (scraping itself) for the runs' rules.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // A real Prometheus for the runs' rules (its one target's `up` series is what they ask).
+    let prom_dir = dir.path().join("prometheus");
+    std::fs::create_dir_all(&prom_dir).unwrap();
     let config = json!({"global": {"scrape_interval": "1s"},
-        "scrape_configs": [{"job_name": "prometheus", "static_configs": [{"targets": [format!("127.0.0.1:{port}")]}]}]});
-    std::fs::write(dir.path().join("prometheus.yml"), serde_norway::to_string(&config).unwrap()).unwrap();
-    let mut prom = Command::new(sei_testenv::tool("prometheus").expect("prometheus (hack/tools.sh prometheus)"));
-    prom.arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
-        .arg(format!("--storage.tsdb.path={}", dir.path().join("tsdb").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"));
-    let mut prom = sei_testenv::Process::spawn("prometheus", prom, &dir.path().join("prometheus.log")).unwrap();
-    prom.wait_for_port(port, Duration::from_secs(60)).unwrap();
-    let prom_url = format!("http://127.0.0.1:{port}");
+        "scrape_configs": [{"job_name": "prometheus", "static_configs": [{"targets": ["localhost:9090"]}]}]});
+    let (mut prom, prom_url) =
+        sei_testenv::start_prometheus(&prom_dir, &config).expect("prometheus (hack/tools.sh prometheus)");
     let rule = |name: &str, promql: &str, stop: bool| {
         let path = dir.path().join(format!("{name}.yaml"));
         let text = format!(
@@ -136,7 +131,7 @@ async fn bench_up_runs_a_workload_against_a_new_chain_and_bench_down_leaves_noth
         std::fs::write(&path, text).unwrap();
         path.display().to_string()
     };
-    let prometheus_up = rule("prometheus-up", "max(up{job=\"prometheus\"})", false);
+    let prometheus_up = rule("prometheus-up", "count(up{job=\"prometheus\"})", false);
     let never = rule("never", "vector(0)", true);
 
     let up = |extra: &[&str]| {

@@ -39,16 +39,7 @@ fn prometheus(dir: &Path, live: &str, stuck: &str) -> (Process, String) {
             {"job_name": "stuck", "static_configs": [{"targets": [host(stuck)]}]},
         ],
     });
-    let file = dir.join("prometheus.yml");
-    std::fs::write(&file, serde_norway::to_string(&config).unwrap()).unwrap();
-    let port = free_port();
-    let mut cmd = Command::new(sei_testenv::tool("prometheus").expect("prometheus (hack/tools.sh prometheus)"));
-    cmd.arg(format!("--config.file={}", file.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"));
-    let mut process = Process::spawn("prometheus", cmd, &dir.join("prometheus.log")).unwrap();
-    process.wait_for_port(port, Duration::from_secs(60)).unwrap();
-    (process, format!("http://127.0.0.1:{port}"))
+    sei_testenv::start_prometheus(dir, &config).expect("prometheus (hack/tools.sh prometheus)")
 }
 
 /// Runs off the async threads: the simulators answer on them meanwhile.

@@ -269,6 +269,8 @@ async fn start_operator(
     // The buckets the simulated platform names (SEI_GENESIS_BUCKET and the others), where
     // a genesis ceremony puts its artifacts.
     let s3 = S3Server::start(&["genesis", "snapshots", "results"]).context("starting the S3 server")?;
+    // Where pods that tolerate nothing run (a bench workload Job), as a general node pool.
+    sei_testenv::create_untainted_node(&client, "general-0").await.context("creating the general node")?;
     let runner = PodRunner::start(client, "default", seictl, &root.join("pods"), s3.env())
         .await
         .context("starting the pod runner")?;
