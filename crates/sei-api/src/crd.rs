@@ -49,6 +49,13 @@ pub const FIXES: &[Fix] = &[
         keyword: "pattern",
         reason: "same as SeiNode .spec.chainId: the template becomes each child's spec",
     },
+    Fix {
+        kind: "SeiNodeDeployment",
+        path: ".status.caughtUpReplicas",
+        keyword: "field",
+        reason: "an addition: running children whose seid has caught up (their CaughtUp \
+                 condition), so a client can wait for a fleet that serves current data",
+    },
 ];
 
 /// File name of each generated manifest under `deploy/crds/`, with its CRD.

@@ -113,13 +113,29 @@ async fn bench_up_runs_a_workload_against_a_new_chain_and_bench_down_leaves_noth
     let runner = PodRunner::start(client.clone(), NS, seictl_path(), dir.path(), s3.env()).await.unwrap();
     let operator_client = sei_operator::context::client(cp.config().await.unwrap(), None).unwrap();
     let ctx = Arc::new(Context::new(operator_client, platform(), Some(runner.address_file.clone())).unwrap());
-    let controller = tokio::spawn(sei_operator::run_controllers(ctx));
+    let controller = tokio::spawn(sei_operator::run_controllers(ctx.clone()));
+    // The operator's /metrics, as its binary serves them, for Prometheus to scrape.
+    let metrics = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics_port = metrics.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut conn, _)) = metrics.accept().await {
+            let mut buf = [0u8; 2048];
+            let _ = conn.read(&mut buf).await;
+            let body = ctx.metrics.encode();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = conn.write_all((head + &body).as_bytes()).await;
+        }
+    });
 
-    // A real Prometheus for the runs' rules (its one target's `up` series is what they ask).
+    // A real Prometheus scraping the operator, for the runs' rules.
     let prom_dir = dir.path().join("prometheus");
     std::fs::create_dir_all(&prom_dir).unwrap();
     let config = json!({"global": {"scrape_interval": "1s"},
-        "scrape_configs": [{"job_name": "prometheus", "static_configs": [{"targets": ["localhost:9090"]}]}]});
+        "scrape_configs": [{"job_name": "sei-operator", "static_configs": [{"targets": [format!("127.0.0.1:{metrics_port}")]}]}]});
     let (mut prom, prom_url) =
         sei_testenv::start_prometheus(&prom_dir, &config).expect("prometheus (hack/tools.sh prometheus)");
     let rule = |name: &str, promql: &str, stop: bool| {
@@ -131,7 +147,12 @@ async fn bench_up_runs_a_workload_against_a_new_chain_and_bench_down_leaves_noth
         std::fs::write(&path, text).unwrap();
         path.display().to_string()
     };
-    let prometheus_up = rule("prometheus-up", "count(up{job=\"prometheus\"})", false);
+    // The operator is scraped and counts the run's validator among its Running nodes.
+    let operator_sees = rule(
+        "operator-sees-validators",
+        "clamp_max(sum(sei_controller_seinode_phase{namespace=\"eng-alice\",phase=\"Running\"}), 1) * max(up{job=\"sei-operator\"})",
+        false,
+    );
     let never = rule("never", "vector(0)", true);
 
     let up = |extra: &[&str]| {
@@ -149,7 +170,7 @@ async fn bench_up_runs_a_workload_against_a_new_chain_and_bench_down_leaves_noth
         "--rpc-nodes",
         "2",
         "--rules",
-        &prometheus_up,
+        &operator_sees,
         "--prometheus",
         &prom_url,
     ])));
@@ -204,7 +225,7 @@ async fn bench_up_runs_a_workload_against_a_new_chain_and_bench_down_leaves_noth
     assert_eq!(d["verdict"], json!({"phase": "Succeeded", "reason": "RunSucceeded"}));
     assert_eq!(
         (d["rules"][0]["name"].as_str(), d["rules"][0]["verdict"].as_str()),
-        (Some("prometheus-up"), Some("Passed")),
+        (Some("operator-sees-validators"), Some("Passed")),
         "{d}"
     );
     let actions: Vec<&str> = d["manifests"].as_array().unwrap().iter().map(|m| m["action"].as_str().unwrap()).collect();
