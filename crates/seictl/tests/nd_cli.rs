@@ -275,6 +275,12 @@ async fn bench_refuses_bad_input_with_the_flag_to_fix_and_creates_nothing() {
         ([&base[..], &["--name", "d", "--size", "xl"]].concat(), 2, "--size"),
         ([&base[..], &["--name", "d", "--duration", "soon"]].concat(), 2, "--duration"),
         (vec!["bench", "down", "--owner", "alice"], 2, "--name"),
+        ([&base[..], &["--name", "d", "--rules", "r.yaml", "--no-wait"]].concat(), 2, "--no-wait"),
+        (
+            [&base[..], &["--name", "d", "--rules", "/nonexistent/rules.yaml"]].concat(),
+            1,
+            "--rules /nonexistent/rules.yaml",
+        ),
         (vec!["bench", "list", "-o", "wide"], 2, "--output"),
     ];
     for (args, code, says) in cases {

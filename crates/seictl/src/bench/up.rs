@@ -78,7 +78,7 @@ pub struct UpArgs {
     /// A rules file (see `seictl rules run --help`) evaluated while the workload runs; the
     /// verdict is the workload's exit code AND every rule. A stop-on-failure rule that
     /// fails ends the workload (its Job is deleted).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "no_wait")]
     pub rules: Option<std::path::PathBuf>,
     /// The Prometheus HTTP API the rules ask.
     #[arg(long, env = crate::rules::PROMETHEUS_ENV, default_value = crate::rules::PROMETHEUS_DEFAULT, value_name = "URL")]
@@ -294,6 +294,10 @@ pub async fn run(a: UpArgs) -> anyhow::Result<ExitCode> {
 async fn up(a: UpArgs) -> anyhow::Result<(Value, u8)> {
     let (owner, namespace) = identity::resolve(&a.who).await?;
     let mut spec = spec(&a, owner, namespace)?;
+    let rules = match &a.rules {
+        Some(path) => Some(rules::model::load(path).map_err(|e| fail("validation", e))?),
+        None => None,
+    };
     // The AWS path pins an ECR tag to its digest (in a dry run too, as the reference did).
     let mut digest = spec.image.split_once('@').map(|(_, d)| d.to_string());
     if a.who.aws
@@ -303,10 +307,6 @@ async fn up(a: UpArgs) -> anyhow::Result<(Value, u8)> {
         spec.image = format!("{}/{}@{d}", ecr.host, ecr.repository);
         digest = Some(d);
     }
-    let rules = match &a.rules {
-        Some(path) => Some(rules::model::load(path).map_err(|e| fail("validation", e))?),
-        None => None,
-    };
     let planned = Endpoints::of(&planned_rpc_nodes(&spec), &spec.namespace);
     let (chain, rpc) = (spec.chain(), spec.rpc());
     let mut data = json!({

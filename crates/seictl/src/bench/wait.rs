@@ -71,7 +71,8 @@ pub fn job_step(o: &Value) -> Step {
         "Succeeded"
     } else if condition("Failed") {
         "Failed"
-    } else if active > 0 {
+    } else if active > 0 || o.pointer("/status/startTime").is_some() {
+        // Between its pod's end and the Job's condition, nothing is active: still Running.
         "Running"
     } else {
         "Pending"
@@ -156,5 +157,8 @@ mod tests {
         assert!(matches!(job_step(&j("Complete")), Step::Done(e) if e["phase"] == "Succeeded"));
         assert!(matches!(job_step(&j("Failed")), Step::Done(e) if e["phase"] == "Failed"));
         assert!(matches!(job_step(&json!({"status": {"active": 1}})), Step::Waiting(e) if e["phase"] == "Running"));
+        let ending = json!({"status": {"active": 0, "startTime": "2026-12-03T10:00:00Z"}});
+        assert!(matches!(job_step(&ending), Step::Waiting(e) if e["phase"] == "Running"));
+        assert!(matches!(job_step(&json!({"status": {}})), Step::Waiting(e) if e["phase"] == "Pending"));
     }
 }
