@@ -92,6 +92,10 @@ pub fn verdict(samples: &[Option<i64>]) -> (u8, String) {
 
 pub fn run(cmd: WorkloadCommand) -> anyhow::Result<ExitCode> {
     let WorkloadCommand::Probe(a) = cmd;
+    // A results URI that cannot work is said before the run, not after it.
+    if let Some(uri) = &a.results_uri {
+        split_uri(uri)?;
+    }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the runtime")?;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().context("HTTP client")?;
     let url = format!("{}/status", a.rpc.trim_end_matches('/'));

@@ -40,6 +40,25 @@ async fn the_probe_judges_a_live_a_stuck_and_an_unreachable_chain() {
     assert_eq!(code, 1, "{summary}");
     assert!(summary["message"].as_str().unwrap().contains("did not advance past height 42"), "{summary}");
 
+    // Bad input: said at once, before any run; a missing RPC is a usage error.
+    let out = Command::new(env!("CARGO_BIN_EXE_seictl"))
+        .args(["workload", "probe", "--rpc", &live.url(), "--results-uri", "https://bucket/x"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--results-uri \"https://bucket/x\": expected s3://bucket/prefix/")
+            && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_seictl"))
+        .args(["workload", "probe"])
+        .env_remove("SEI_TENDERMINT_RPC")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let (code, summary) = probe(&format!("http://127.0.0.1:{port}"), &dir.path().join("down")).await;
     assert_eq!(code, 2, "{summary}");
