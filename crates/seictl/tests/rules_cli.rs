@@ -147,24 +147,26 @@ async fn rules_judge_a_live_and_a_stuck_chain_through_a_real_prometheus() {
     assert_eq!(v["data"]["verdict"]["reason"], "RuleStopOnFailure:stuck-not-halted");
     assert!(took < Duration::from_secs(60), "not stopped early: {took:?}");
 
-    // One rule from flags.
+    // One rule from flags, evaluated once (at 5 s of a 6 s window).
+    let once = |rule: &[&str], prometheus: &str| {
+        let mut a = args(&["rules"]);
+        a.extend(args(rule));
+        a.extend(args(&["--interval", "5s", "--window", "6s", "--prometheus", prometheus]));
+        a
+    };
     let query = |threshold: &str| {
-        args(&[
-            "rules",
-            "query",
-            "--promql",
-            "tendermint_consensus_height{job=\"stuck\"}",
-            "--op",
-            "==",
-            "--threshold",
-            threshold,
-            "--interval",
-            "5s",
-            "--window",
-            "6s",
-            "--prometheus",
+        once(
+            &[
+                "query",
+                "--promql",
+                "tendermint_consensus_height{job=\"stuck\"}",
+                "--op",
+                "==",
+                "--threshold",
+                threshold,
+            ],
             &url,
-        ])
+        )
     };
     let (code, v, _, _) = seictl(query("42")).await;
     assert_eq!((code, v["data"]["rules"][0]["value"].as_str()), (0, Some("42")), "{v}");
@@ -173,53 +175,20 @@ async fn rules_judge_a_live_and_a_stuck_chain_through_a_real_prometheus() {
     assert_eq!(code, 0, "an exponent is the same number: {v}");
     let (code, v, _, _) = seictl(query("43")).await;
     assert_eq!((code, v["data"]["rules"][0]["reason"].as_str()), (1, Some("ThresholdViolated")), "{v}");
-    let alert = |name: &str| {
-        args(&["rules", "alert", "--alertname", name, "--interval", "5s", "--window", "6s", "--prometheus", &url])
-    };
-    let (code, v, _, _) = seictl(alert("LiveChainHalted")).await;
+    let (code, v, _, _) = seictl(once(&["alert", "--alertname", "LiveChainHalted"], &url)).await;
     assert_eq!(code, 0, "{v}");
     // An alert Prometheus does not have is an Error (a typo must not pass).
-    let (code, v, _, _) = seictl(alert("LiveChainHalt")).await;
+    let (code, v, _, _) = seictl(once(&["alert", "--alertname", "LiveChainHalt"], &url)).await;
     assert_eq!((code, v["data"]["rules"][0]["reason"].as_str()), (2, Some("AlertNotFound")), "{v}");
     assert_eq!(v["data"]["verdict"]["reason"], "RuleError");
     // A query with more than one sample is ambiguous.
-    let (code, v, _, _) = seictl(args(&[
-        "rules",
-        "query",
-        "--promql",
-        "tendermint_consensus_height",
-        "--op",
-        ">",
-        "--threshold",
-        "0",
-        "--retry",
-        "0",
-        "--interval",
-        "5s",
-        "--window",
-        "6s",
-        "--prometheus",
-        &url,
-    ]))
-    .await;
+    let ambiguous =
+        ["query", "--promql", "tendermint_consensus_height", "--op", ">", "--threshold", "0", "--retry", "0"];
+    let (code, v, _, _) = seictl(once(&ambiguous, &url)).await;
     assert_eq!((code, v["data"]["rules"][0]["reason"].as_str()), (2, Some("AmbiguousResult")), "{v}");
     // Nobody answering: Error, never a pass.
     let down = format!("http://127.0.0.1:{}", free_port());
-    let (code, v, _, _) = seictl(args(&[
-        "rules",
-        "alert",
-        "--alertname",
-        "X",
-        "--retry",
-        "0",
-        "--interval",
-        "5s",
-        "--window",
-        "6s",
-        "--prometheus",
-        &down,
-    ]))
-    .await;
+    let (code, v, _, _) = seictl(once(&["alert", "--alertname", "X", "--retry", "0"], &down)).await;
     assert_eq!((code, v["data"]["rules"][0]["reason"].as_str()), (2, Some("PrometheusUnavailable")), "{v}");
 }
 
