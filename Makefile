@@ -34,6 +34,8 @@ tools:
 	@bash hack/tools.sh helm >/dev/null
 	@bash hack/tools.sh promtool >/dev/null
 	@bash hack/tools.sh prometheus >/dev/null
+	@bash hack/tools.sh coredns >/dev/null
+	@bash hack/tools.sh crictl >/dev/null
 
 demo: rust
 	@# A first run on a fresh 2-core machine takes about 20 minutes, mostly builds that

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and caches the pieces of the local Kubernetes control plane used by the tests and
-# the demo: kube-apiserver, kube-controller-manager, kube-scheduler and kubectl from the
-# k8s.io/kubernetes Go module, and kwok. Nothing is downloaded at run time and nothing is
+# the demo: kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, and for the
+# real node kubelet and kube-proxy, from the k8s.io/kubernetes Go module; and kwok. Nothing is downloaded at run time and nothing is
 # committed: binaries live in a cache directory keyed by version.
 #
 #   hack/control-plane.sh           build what is missing, print the bin directory
@@ -15,7 +15,7 @@ KWOK_VERSION="${SEI_KWOK_VERSION:-v0.8.0}"
 CACHE_ROOT="${SEI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sei-k8s}"
 BIN_DIR="$CACHE_ROOT/k8s-$K8S_VERSION/bin"
 KWOK_DIR="$CACHE_ROOT/kwok-$KWOK_VERSION/bin"
-K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy)
 
 die() { echo "control-plane: $*" >&2; exit 1; }
 
@@ -55,45 +55,32 @@ build_k8s() {
   cd "$work"
   [ -f go.mod ] || run_logged "go-mod-init" go mod init sei-k8s.local/control-plane
 
-  for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
-    mkdir -p "cmd/$cmd"
-  done
-  cat > cmd/kube-apiserver/main.go <<'GO'
+  # One main package per binary, each the upstream command's constructor.
+  write_main() { # dir, import path, constructor call
+    mkdir -p "cmd/$1"
+    cat > "cmd/$1/main.go" <<GO
 package main
 
 import (
+	"context"
 	"os"
 
 	"k8s.io/component-base/cli"
-	"k8s.io/kubernetes/cmd/kube-apiserver/app"
+	_ "k8s.io/component-base/logs/json/register"
+	app "$2"
 )
 
-func main() { os.Exit(cli.Run(app.NewAPIServerCommand())) }
+var _ = context.Background
+
+func main() { os.Exit(cli.Run($3)) }
 GO
-  cat > cmd/kube-controller-manager/main.go <<'GO'
-package main
-
-import (
-	"os"
-
-	"k8s.io/component-base/cli"
-	"k8s.io/kubernetes/cmd/kube-controller-manager/app"
-)
-
-func main() { os.Exit(cli.Run(app.NewControllerManagerCommand())) }
-GO
-  cat > cmd/kube-scheduler/main.go <<'GO'
-package main
-
-import (
-	"os"
-
-	"k8s.io/component-base/cli"
-	"k8s.io/kubernetes/cmd/kube-scheduler/app"
-)
-
-func main() { os.Exit(cli.Run(app.NewSchedulerCommand())) }
-GO
+  }
+  write_main kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver/app 'app.NewAPIServerCommand()'
+  write_main kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager/app 'app.NewControllerManagerCommand()'
+  write_main kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler/app 'app.NewSchedulerCommand()'
+  write_main kubelet k8s.io/kubernetes/cmd/kubelet/app 'app.NewKubeletCommand(context.Background())'
+  write_main kube-proxy k8s.io/kubernetes/cmd/kube-proxy/app 'app.NewProxyCommand()'
+  mkdir -p cmd/kubectl
   cat > cmd/kubectl/main.go <<'GO'
 package main
 
@@ -127,7 +114,9 @@ GO
   run_logged "go-mod-tidy" go mod tidy
 
   mkdir -p "$tmp_bin"
+  [ -d "$BIN_DIR" ] && cp -p "$BIN_DIR"/* "$tmp_bin"/ 2>/dev/null || true
   for cmd in "${K8S_BINS[@]}"; do
+    [ -x "$tmp_bin/$cmd" ] && continue
     echo "control-plane: building $cmd v$K8S_VERSION (cold builds take several minutes)" >&2
     run_logged "build-$cmd" go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${K8S_VERSION#1.}" -o "$tmp_bin/$cmd" "./cmd/$cmd"
   done

@@ -5,6 +5,8 @@
 #   hack/tools.sh helm         helm.sh/helm/v4 (chart lint and template)
 #   hack/tools.sh promtool     github.com/prometheus/prometheus (rule checks and unit tests)
 #   hack/tools.sh prometheus   github.com/prometheus/prometheus (a real server for tests)
+#   hack/tools.sh coredns      github.com/coredns/coredns (cluster DNS of the real node)
+#   hack/tools.sh crictl       sigs.k8s.io/cri-tools (inspecting the real node's containers)
 #   hack/tools.sh NAME --check exit 0 only if it is already cached
 #
 # Safe to interrupt: each build goes to a temp directory that is renamed into place.
@@ -16,7 +18,10 @@ case "${1:-}" in
     LDFLAGS="-X helm.sh/helm/v4/internal/version.version=$VERSION" ;;
   promtool|prometheus) PKG=github.com/prometheus/prometheus/cmd/$1 VERSION="${SEI_PROMETHEUS_VERSION:-v0.316.0}"
     LDFLAGS="" ;;
-  *) die "usage: hack/tools.sh helm|promtool|prometheus [--check]" ;;
+  coredns) PKG=github.com/coredns/coredns VERSION="${SEI_COREDNS_VERSION:-v1.14.7}" LDFLAGS="" ;;
+  crictl) PKG=sigs.k8s.io/cri-tools/cmd/crictl VERSION="${SEI_CRICTL_VERSION:-v1.34.0}"
+    LDFLAGS="-X sigs.k8s.io/cri-tools/pkg/version.Version=$VERSION" ;;
+  *) die "usage: hack/tools.sh helm|promtool|prometheus|coredns|crictl [--check]" ;;
 esac
 NAME=$1
 BIN="$CACHE_ROOT/tools/$NAME-$VERSION/$NAME"
