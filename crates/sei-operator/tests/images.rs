@@ -16,27 +16,12 @@ struct Instruction {
     args: String,
 }
 
-/// Instructions with continuation lines joined and comments dropped.
+/// Instructions with continuation lines joined and comments dropped (the parser the local
+/// images of the real node are built with).
 fn parse(text: &str) -> Vec<Instruction> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    for line in text.lines() {
-        let trimmed = line.trim();
-        if current.is_empty() && (trimmed.is_empty() || trimmed.starts_with('#')) {
-            continue;
-        }
-        if let Some(body) = trimmed.strip_suffix('\\') {
-            current.push_str(body.trim_end());
-            current.push(' ');
-            continue;
-        }
-        current.push_str(trimmed);
-        let (keyword, args) = current.split_once(char::is_whitespace).unwrap_or((&current, ""));
-        out.push(Instruction { keyword: keyword.to_uppercase(), args: args.trim().to_string() });
-        current.clear();
-    }
-    assert!(current.is_empty(), "a continuation line ends the file");
-    out
+    let all = sei_testenv::images::instructions(text);
+    assert!(all.last().is_none_or(|(k, _)| k != "\\"), "a continuation line ends the file");
+    all.into_iter().map(|(keyword, args)| Instruction { keyword, args }).collect()
 }
 
 struct Stage {

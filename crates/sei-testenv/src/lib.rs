@@ -13,6 +13,7 @@ mod certs;
 mod control_plane;
 mod ec2_server;
 mod error;
+pub mod images;
 mod kwok;
 mod manifests;
 mod operator;

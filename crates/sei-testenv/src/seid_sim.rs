@@ -138,7 +138,7 @@ fn place_new(path: &std::path::Path, text: &str) -> Result<bool, String> {
 impl SeidSimulator {
     /// Listens on a free loopback port and reports `node_id`.
     pub async fn start(node_id: &str) -> std::io::Result<SeidSimulator> {
-        Self::start_with(NodeId::Fixed(node_id.to_string()), 0).await
+        Self::start_with(NodeId::Fixed(node_id.to_string()), ([127, 0, 0, 1], 0)).await
     }
 
     /// Plays the seid of the node whose home is `home`: it reports the node ID of the
@@ -149,11 +149,17 @@ impl SeidSimulator {
 
     /// [`for_home`](SeidSimulator::for_home) on loopback port `port` (0: a free one).
     pub async fn for_home_on(home: &std::path::Path, port: u16) -> std::io::Result<SeidSimulator> {
-        Self::start_with(NodeId::KeyFile(home.join("config").join("node_key.json")), port).await
+        Self::for_home_at(home, ([127, 0, 0, 1], port).into()).await
     }
 
-    async fn start_with(node_id: NodeId, port: u16) -> std::io::Result<SeidSimulator> {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    /// [`for_home`](SeidSimulator::for_home) listening on `addr` (seid in a pod: every
+    /// address, port 26657).
+    pub async fn for_home_at(home: &std::path::Path, addr: std::net::SocketAddr) -> std::io::Result<SeidSimulator> {
+        Self::start_with(NodeId::KeyFile(home.join("config").join("node_key.json")), addr).await
+    }
+
+    async fn start_with(node_id: NodeId, addr: impl Into<std::net::SocketAddr>) -> std::io::Result<SeidSimulator> {
+        let listener = TcpListener::bind(addr.into()).await?;
         let port = listener.local_addr()?.port();
         let state = Arc::new(State {
             requests: AtomicI64::new(0),
@@ -308,6 +314,16 @@ impl State {
                 }
             }),
             "/net_info" => json!({"listening": true, "n_peers": "0", "peers": []}),
+            // seid's readiness endpoint: an error while the node lags behind its peers.
+            "/lag_status" => {
+                let tip =
+                    self.live.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map_or(height, |l| l.chain.tip());
+                let body = json!({"current_height": height.to_string(), "max_peer_block_height": tip.to_string(), "lag": (tip - height).max(0).to_string()});
+                if catching_up {
+                    return ("500 Internal Server Error", body.to_string());
+                }
+                body
+            }
             "/block" => {
                 let height = self.requested_height(path);
                 let app_hash = if height >= self.diverge_from.load(Ordering::SeqCst) {
