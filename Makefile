@@ -11,7 +11,7 @@ CARGO ?= cargo
 # Control-plane binaries are cached outside the repository by hack/control-plane.sh.
 KUBECTL = $(shell bash hack/control-plane.sh | cut -d: -f1)/kubectl --kubeconfig $(DEMO_DIR)/kubeconfig
 
-.PHONY: demo demo-down test generate control-plane s3-server ec2-server crds tools rust
+.PHONY: demo demo-down test generate control-plane s3-server ec2-server crds tools real-node rust
 
 rust:
 	@bash hack/ensure-rust.sh
@@ -21,6 +21,10 @@ control-plane:
 
 s3-server:
 	@bash hack/s3-server.sh >/dev/null
+
+# containerd, runc, the CNI plugins and the stand-in image's static tools (Debian packages, as root).
+real-node:
+	@bash hack/real-node.sh >/dev/null
 
 ec2-server:
 	@bash hack/ec2-server.sh >/dev/null
@@ -112,7 +116,7 @@ demo-down:
 generate: rust
 	@$(CARGO) run -q -p sei-generate --bin generate
 
-test: rust control-plane s3-server ec2-server crds tools
+test: rust control-plane s3-server ec2-server crds tools real-node
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	@mkdir -p target
