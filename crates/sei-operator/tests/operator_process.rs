@@ -55,16 +55,77 @@ impl Fleet {
     }
 
     async fn all_running(&self, names: &[String], secs: u64) {
+        self.all_running_or_explain(names, secs, None).await
+    }
+
+    /// Waits for every node in `names` to be `Running`; on a timeout the panic says where
+    /// each straggler is (its plan, its pod, whether the pod runner started its sidecar)
+    /// and ends with the operator's log, so that a failure in CI can be diagnosed.
+    async fn all_running_or_explain(&self, names: &[String], secs: u64, operator: Option<&Process>) {
         let nodes: Api<SeiNode> = Api::namespaced(self.client.clone(), self.ns);
-        eventually("every node Running", secs, || async {
-            let list = nodes.list(&ListParams::default()).await.ok()?.items;
-            for n in &list {
-                assert_ne!(phase(n), Some("Failed"), "{} failed: {:?}", n.name_any(), n.status);
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Ok(list) = nodes.list(&ListParams::default()).await {
+                for n in &list.items {
+                    assert_ne!(phase(n), Some("Failed"), "{} failed: {:?}", n.name_any(), n.status);
+                }
+                if list.items.iter().filter(|n| phase(n) == Some("Running")).count() == names.len() {
+                    return;
+                }
             }
-            let running = list.iter().filter(|n| phase(n) == Some("Running")).count();
-            (running == names.len()).then_some(())
-        })
-        .await;
+            if Instant::now() >= deadline {
+                panic!("timed out after {secs} s waiting for every node Running\n{}", self.explain(operator).await);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn explain(&self, operator: Option<&Process>) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let nodes: Api<SeiNode> = Api::namespaced(self.client.clone(), self.ns);
+        let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(self.client.clone(), self.ns);
+        let sidecars = self.runner.sidecars();
+        let pod_list = pods.list(&ListParams::default()).await.map(|l| l.items).unwrap_or_default();
+        for n in nodes.list(&ListParams::default()).await.map(|l| l.items).unwrap_or_default() {
+            if phase(&n) == Some("Running") {
+                continue;
+            }
+            let name = n.name_any();
+            let status = serde_json::to_value(&n.status).unwrap_or_default();
+            let plan = &status["plan"];
+            let current: Vec<String> = plan["tasks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|t| t["status"] != "Complete")
+                .take(1)
+                .map(|t| format!("{} {}", t["type"], t["status"]))
+                .collect();
+            let pod = pod_list.iter().find(|p| p.name_any().starts_with(&format!("{name}-")));
+            let pod = pod.map(|p| {
+                let st = p.status.clone().unwrap_or_default();
+                format!(
+                    "{} phase={:?} node={:?}",
+                    p.name_any(),
+                    st.phase,
+                    p.spec.as_ref().and_then(|s| s.node_name.clone())
+                )
+            });
+            let key = format!("{}/{name}", self.ns);
+            let _ = writeln!(
+                out,
+                "{name}: phase={:?} plan={} current={current:?} conditions={} pod={pod:?} sidecar started={}",
+                phase(&n),
+                plan["phase"],
+                status["conditions"],
+                sidecars.contains(&key)
+            );
+        }
+        if let Some(op) = operator {
+            let _ = writeln!(out, "operator log (last 80 lines):\n{}", op.log_tail(80));
+        }
+        out
     }
 
     /// The tasks a node's sidecar has run, from its own API.
@@ -323,7 +384,7 @@ async fn an_api_server_outage_and_an_etcd_outage_are_waited_out() {
         );
         all.extend(names);
         // Generous: the simulated cluster's own controllers take a while to recover too.
-        f.all_running(&all, 420).await;
+        f.all_running_or_explain(&all, 420, Some(&operator)).await;
         assert!(
             operator.exited().is_none(),
             "the operator exited after the {} outage:\n{}",

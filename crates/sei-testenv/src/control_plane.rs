@@ -232,6 +232,9 @@ impl ControlPlane {
             .arg("--allow-privileged=true")
             .arg("--enable-priority-and-fairness=false")
             .arg("--profiling=false")
+            // A real node's kubelet is reached (logs, exec) at its InternalIP; its
+            // hostname is not in any DNS here.
+            .arg("--kubelet-preferred-address-types=InternalIP")
             .arg("--v=1")
             .args(&options.apiserver_args);
         if options.audit {
@@ -436,6 +439,11 @@ impl ControlPlane {
     /// Path of an admin kubeconfig for this control plane.
     pub fn kubeconfig_path(&self) -> &Path {
         &self.kubeconfig
+    }
+
+    /// The cluster CA's certificate (what signs the API server's and the admin's).
+    pub fn ca_cert_path(&self) -> &Path {
+        &self.pki.ca_cert
     }
 
     /// `https://127.0.0.1:<port>`.

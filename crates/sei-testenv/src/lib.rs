@@ -21,6 +21,7 @@ mod peer_network;
 mod pod_runner;
 mod process;
 mod prometheus;
+mod real_node;
 mod s3_server;
 mod seid_sim;
 
@@ -38,6 +39,10 @@ pub use peer_network::PeerNetwork;
 pub use pod_runner::PodRunner;
 pub use process::{Process, pid_alive, send_signal};
 pub use prometheus::start_prometheus;
+pub use real_node::{
+    PAUSE_IMAGE, PROVISIONER, REAL_NODE_POOL, REAL_NODE_TAINT_KEY, REAL_STORAGE_CLASS, RealNode, RealNodeOptions,
+    RealNodeTools, SEID_IMAGES, normalized_image, real_platform, workspace_images,
+};
 pub use s3_server::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server};
 pub use seid_sim::{BLOCK_TIME, CATCH_UP, LiveChain, SeidSimulator, block_hash};
 
