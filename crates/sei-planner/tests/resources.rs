@@ -54,6 +54,15 @@ fn a_full_node_statefulset() {
     let pod = template.spec.unwrap();
     assert_eq!(pod.service_account_name.as_deref(), Some("sei-node"));
     assert_eq!(pod.share_process_namespace, Some(true));
+    // One non-root user owning the data volume (a real kubelet otherwise runs the sidecar
+    // as its image's 65532 and seid as root: the sidecar could not read its 0400 token).
+    let security = pod.security_context.as_ref().unwrap();
+    assert_eq!(
+        (security.run_as_user, security.run_as_group, security.fs_group),
+        (Some(65532), Some(65532), Some(65532))
+    );
+    assert_eq!(security.run_as_non_root, Some(true));
+    assert_eq!(security.fs_group_change_policy.as_deref(), Some("OnRootMismatch"));
     let toleration = &pod.tolerations.unwrap()[0];
     assert_eq!((toleration.key.as_deref(), toleration.value.as_deref()), (Some("sei.io/workload"), Some("sei-node")));
     let volumes = pod.volumes.unwrap();
@@ -196,6 +205,7 @@ fn the_bootstrap_job_replays_to_the_snapshot_height_without_keys() {
     let pod = spec.template.spec.unwrap();
     assert_eq!((pod.hostname.as_deref(), pod.subdomain.as_deref()), (Some("val-0"), Some("val")));
     assert_eq!(pod.restart_policy.as_deref(), Some("Never"));
+    assert_eq!(pod.security_context.as_ref().and_then(|s| s.fs_group), Some(65532), "the same user as the node's pod");
     let volumes: Vec<_> = pod.volumes.unwrap().into_iter().map(|v| v.name).collect();
     assert_eq!(volumes, ["data", "sidecar-token"], "no key Secrets in the bootstrap pod");
     let seid = container(&pod.containers, "seid");

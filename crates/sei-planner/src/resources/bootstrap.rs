@@ -126,6 +126,7 @@ pub fn bootstrap_job(node: &SeiNode, platform: &Platform) -> Result<Job, BuildEr
                     subdomain: Some(names::service(&name)),
                     service_account_name: Some(platform.service_account.clone()),
                     share_process_namespace: Some(true),
+                    security_context: Some(super::pod_security_context()),
                     restart_policy: Some("Never".into()),
                     termination_grace_period_seconds: Some(120),
                     tolerations: Some(tolerations(platform, archive)),

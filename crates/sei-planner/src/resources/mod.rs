@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 pub use bootstrap::{bootstrap_job, bootstrap_service};
 use k8s_openapi::api::core::v1::{
     Affinity, Container, ContainerPort, EnvVar, HTTPGetAction, NodeAffinity, NodeSelector, NodeSelectorRequirement,
-    NodeSelectorTerm, Probe, ResourceRequirements, Toleration, VolumeMount,
+    NodeSelectorTerm, PodSecurityContext, Probe, ResourceRequirements, Toleration, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
@@ -81,6 +81,27 @@ pub(crate) fn affinity(platform: &Platform, archive: bool) -> Affinity {
             }),
             ..Default::default()
         }),
+        ..Default::default()
+    }
+}
+
+/// The user every container of a node's pods runs as: the sidecar image's own non-root
+/// user (`images/seictl.Dockerfile`).
+pub const POD_USER: i64 = 65532;
+
+/// One non-root user for the whole pod, owning the data volume through `fsGroup`. The
+/// sidecar must read the token Secret (mode 0400), write the files `seid init` wrote, and
+/// signal seid (one process namespace): all three need the same user in every container.
+/// Without it, a real kubelet runs the sidecar image as 65532 and seid's image as root,
+/// and the sidecar cannot even read its token. `OnRootMismatch` re-owns a volume written
+/// by root (a node moved from the reference operator) once, not on every start.
+pub(crate) fn pod_security_context() -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_user: Some(POD_USER),
+        run_as_group: Some(POD_USER),
+        run_as_non_root: Some(true),
+        fs_group: Some(POD_USER),
+        fs_group_change_policy: Some("OnRootMismatch".into()),
         ..Default::default()
     }
 }

@@ -148,6 +148,7 @@ pub fn statefulset(node: &SeiNode, platform: &Platform) -> Result<StatefulSet, B
                 spec: Some(PodSpec {
                     service_account_name: Some(platform.service_account.clone()),
                     share_process_namespace: Some(true),
+                    security_context: Some(super::pod_security_context()),
                     tolerations: Some(tolerations(platform, archive)),
                     affinity: Some(affinity(platform, archive)),
                     volumes: Some(volumes),
