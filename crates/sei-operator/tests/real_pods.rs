@@ -9,13 +9,14 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams, PostParams};
+use k8s_openapi::api::core::v1::{Pod, Secret};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use sei_api::SeiNode;
 use sei_testenv::{ControlPlane, Process, RealNode, RealNodeOptions, operator_command, real_platform};
 
 use common::{cluster, full_node, phase, seictl, watchdog};
+use serde_json::json;
 
 struct Setup {
     cp: ControlPlane,
@@ -85,12 +86,7 @@ impl Setup {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let pod = self.pod_of(ns, name).await;
-            let ready = pod
-                .status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-            if ready {
+            if pod_is_ready(Some(&pod)) {
                 return pod;
             }
             if Instant::now() > deadline {
@@ -122,4 +118,134 @@ async fn a_full_node_runs_in_real_containers() {
     for container in ["\"sei-sidecar\"", "\"seid\""] {
         assert!(ps.contains(container), "crictl ps shows {container}: {ps}");
     }
+    let before = each_task_once(&s, NS, "full").await;
+
+    // The sidecar container dies (SIGKILL): the kubelet restarts it, its readiness comes
+    // back, and no task runs again (the task store is on the data volume).
+    let id = container_id(&s.node, "sei-sidecar");
+    let inspect: serde_json::Value = serde_json::from_str(&s.node.crictl(&["inspect", &id]).unwrap()).unwrap();
+    let pid = inspect["info"]["pid"].as_u64().expect("the sidecar's pid") as u32;
+    assert!(sei_testenv::send_signal(pid, libc::SIGKILL), "killing the sidecar (pid {pid})");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let pod = s.pod_of(NS, "full").await;
+        let status = pod.status.clone().unwrap_or_default();
+        let sidecar = status.init_container_statuses.unwrap_or_default().into_iter().find(|c| c.name == "sei-sidecar");
+        if sidecar.as_ref().is_some_and(|c| c.restart_count >= 1 && c.ready) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the killed sidecar was not restarted and ready again: {sidecar:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_ne!(container_id(&s.node, "sei-sidecar"), id, "a new container");
+    assert_eq!(each_task_once(&s, NS, "full").await, before, "no task ran again");
+    s.running(NS, "full", 30).await;
+
+    // A new image is rolled out by the StatefulSet controller and the kubelet.
+    let patch = json!({"spec": {"image": "sei:v2"}});
+    nodes.patch("full", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let n = nodes.get("full").await.unwrap();
+        let pod = Api::<Pod>::namespaced(s.client.clone(), NS).get_opt("full-0").await.unwrap();
+        let image = pod.as_ref().and_then(|p| p.spec.as_ref()).and_then(|p| p.containers[0].image.clone());
+        let ready = pod_is_ready(pod.as_ref());
+        if n.status.as_ref().and_then(|st| st.current_image.as_deref()) == Some("sei:v2")
+            && phase(&n) == Some("Running")
+            && image.as_deref() == Some("sei:v2")
+            && ready
+        {
+            break;
+        }
+        if Instant::now() > deadline {
+            panic!("sei:v2 not rolled out: {:?}\n{}", n.status, s.explain(NS).await);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // What the kubelet reports from the runtime for the running container.
+    let pod = s.pod_of(NS, "full").await;
+    let seid = pod.status.unwrap().container_statuses.unwrap().into_iter().find(|c| c.name == "seid").unwrap();
+    assert_eq!(seid.image, "docker.io/library/sei:v2");
+    assert!(seid.state.and_then(|st| st.running).is_some(), "seid runs");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validator_with_key_secrets_runs_in_real_containers() {
+    const NS: &str = "real-validator";
+    let s = setup(NS).await;
+    let secrets: Api<Secret> = Api::namespaced(s.client.clone(), NS);
+    let keys = tempfile::tempdir().unwrap();
+    let out =
+        std::process::Command::new(seictl()).args(["keys", "generate", "--out-dir"]).arg(keys.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for (name, file) in [("val-signing-key", "priv_validator_key.json"), ("val-node-key", "node_key.json")] {
+        let data = std::fs::read_to_string(keys.path().join(file)).unwrap();
+        let secret = serde_json::from_value(json!({"metadata": {"name": name}, "stringData": {file: data}})).unwrap();
+        secrets.create(&PostParams::default(), &secret).await.unwrap();
+    }
+    let validator: SeiNode = serde_json::from_value(json!({
+        "apiVersion": "sei.io/v1alpha1", "kind": "SeiNode",
+        "metadata": {"name": "val", "namespace": NS},
+        "spec": {"chainId": "pacific-1", "image": "sei:v1",
+                 "validator": {"signingKey": {"secret": {"secretName": "val-signing-key"}},
+                               "nodeKey": {"secret": {"secretName": "val-node-key"}}}}
+    }))
+    .unwrap();
+    Api::<SeiNode>::namespaced(s.client.clone(), NS).create(&PostParams::default(), &validator).await.unwrap();
+    s.running(NS, "val", 240).await;
+    let pod = s.pod_ready(NS, "val", 120).await;
+    assert_eq!(pod.spec.as_ref().unwrap().node_name.as_deref(), Some(s.node.name()));
+    // seid (as the pod's user) reads the keys the kubelet mounted from the Secrets.
+    let key =
+        s.cp.kubectl()
+            .unwrap()
+            .args([
+                "exec",
+                "-n",
+                NS,
+                "val-0",
+                "-c",
+                "seid",
+                "--",
+                "/bin/sh",
+                "-c",
+                "id -u; cat /sei/config/priv_validator_key.json",
+            ])
+            .output()
+            .unwrap();
+    let text = String::from_utf8_lossy(&key.stdout);
+    assert!(text.starts_with("65532\n"), "{text}{}", String::from_utf8_lossy(&key.stderr));
+    let mounted: serde_json::Value = serde_json::from_str(text.trim_start_matches("65532\n")).unwrap();
+    let made: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(keys.path().join("priv_validator_key.json")).unwrap()).unwrap();
+    assert_eq!(mounted, made, "the signing key in the container is the Secret's");
+}
+
+/// The newest container of that name on the node.
+fn container_id(node: &RealNode, name: &str) -> String {
+    let ps: serde_json::Value =
+        serde_json::from_str(&node.crictl(&["ps", "--name", name, "-o", "json"]).unwrap()).unwrap();
+    let mut list: Vec<&serde_json::Value> = ps["containers"].as_array().unwrap().iter().collect();
+    list.sort_by_key(|c| c["createdAt"].as_str().and_then(|t| t.parse::<u128>().ok()).unwrap_or(0));
+    list.last().and_then(|c| c["id"].as_str()).expect("a running container").to_string()
+}
+
+fn pod_is_ready(pod: Option<&Pod>) -> bool {
+    pod.and_then(|p| p.status.as_ref()?.conditions.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+/// The tasks the node's sidecar ran, each completed in its first run: (type, id) pairs.
+async fn each_task_once(s: &Setup, ns: &str, node: &str) -> Vec<(String, String)> {
+    let tasks = common::sidecar_tasks(&s.client, s.node.address_file(), ns, node).await;
+    let mut out: Vec<(String, String)> = tasks
+        .iter()
+        .map(|t| {
+            assert_eq!((t["status"].as_str(), t["run"].as_i64()), (Some("completed"), Some(1)), "{node}: {t}");
+            (t["type"].as_str().unwrap().to_string(), t["id"].as_str().unwrap().to_string())
+        })
+        .collect();
+    out.sort();
+    assert!(!out.is_empty(), "{node}: the sidecar ran no task");
+    out
 }

@@ -181,9 +181,7 @@ pub fn workspace_images(tools: &RealNodeTools, options: &RealNodeOptions) -> Res
     let sidecar_name = format!("ghcr.io/sei-k8s/seictl:{}", env!("CARGO_PKG_VERSION"));
     let sidecar = Image::from_dockerfile(&[&sidecar_name], &parse_dockerfile(&text)?, bin)?;
 
-    let names: Vec<String> = options.seid_images.iter().map(|n| normalized_image(n)).collect();
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let mut seid = Image::new(&names)
+    let mut seid = Image::new(&[])
         .binary(bin.join("seid-sim"), "/usr/bin/seid")?
         .binary(&tools.bash, "/bin/bash")?
         .binary(&tools.busybox, "/bin/busybox")?;
@@ -193,7 +191,16 @@ pub fn workspace_images(tools: &RealNodeTools, options: &RealNodeOptions) -> Res
     ] {
         seid = seid.link(&format!("/bin/{applet}"), "busybox");
     }
-    Ok(vec![pause, sidecar, seid])
+    // One image per name, told apart by its configuration: a runtime reports an image by
+    // its ID, so `sei:v1` and `sei:v2` must not be the same image.
+    let mut images = vec![pause, sidecar];
+    for name in &options.seid_images {
+        let mut image = seid.clone();
+        image.names = vec![normalized_image(name)];
+        image.env.push(format!("SEI_STAND_IN_IMAGE={name}"));
+        images.push(image);
+    }
+    Ok(images)
 }
 
 fn root_dir() -> PathBuf {
