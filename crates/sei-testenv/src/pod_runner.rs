@@ -109,6 +109,9 @@ async fn wait_listening(port: u16, log: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// How long one attempt to start a pod's sidecar may take before it is retried.
+const START_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
 }
@@ -137,9 +140,38 @@ impl Shared {
         if !self.starting.lock().unwrap_or_else(|p| p.into_inner()).insert(uid.clone()) {
             return Ok(());
         }
-        let started = self.start_once(pod, uid.clone()).await;
+        // Bounded: a request sent while etcd is down can hang for minutes, and while it
+        // does, every retry of this pod sees it "being started" and gives up (seen in CI: a
+        // pod whose sidecar started 5.5 min after an etcd outage). A start cut short is
+        // safe to repeat (its processes die with it).
+        let started = tokio::time::timeout(START_LIMIT, self.start_once(pod, uid.clone()))
+            .await
+            .unwrap_or_else(|_| Err(Error::Setup(format!("starting the sidecar took over {START_LIMIT:?}"))));
         self.starting.lock().unwrap_or_else(|p| p.into_inner()).remove(&uid);
         started
+    }
+
+    /// Starts the pod's sidecar, trying again every 2 s (as a kubelet would, rather than
+    /// only when the pod changes: a Secret it mounts may not exist yet) while that very pod
+    /// is still there. An API server that cannot answer (an outage) is no answer: the
+    /// watch has delivered this pod's event already, so giving up then would leave it
+    /// without a sidecar for good.
+    async fn start_retrying(self: Arc<Self>, pod: Pod) {
+        let Err(e) = self.start(&pod).await else { return };
+        tracing::warn!(pod = %pod.name_any(), error = %e, "cannot start the sidecar; retrying");
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &pod.namespace().unwrap_or_default());
+        for _ in 0..150 {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            let current = match pods.get_opt(&pod.name_any()).await {
+                Ok(current) => current,
+                Err(_) => continue,
+            };
+            let same =
+                current.as_ref().is_some_and(|p| p.uid() == pod.uid() && p.metadata.deletion_timestamp.is_none());
+            if !same || self.start(&pod).await.is_ok() {
+                break;
+            }
+        }
     }
 
     async fn start_once(&self, pod: &Pod, uid: String) -> Result<(), Error> {
@@ -415,32 +447,9 @@ impl PodRunner {
                             if let Err(e) = shared.run_workload(&pod, args).await {
                                 tracing::warn!(pod = %pod.name_any(), error = %e, "cannot run the workload");
                             }
-                        } else if running && let Err(e) = shared.start(&pod).await {
-                            // (A Secret the pod mounts may not exist yet.) Try again shortly,
-                            // as a kubelet would, rather than only when the pod changes.
-                            tracing::warn!(pod = %pod.name_any(), error = %e, "cannot start the sidecar; retrying");
-                            let (shared, pod) = (shared.clone(), pod.clone());
-                            tokio::spawn(async move {
-                                let pods: Api<Pod> =
-                                    Api::namespaced(shared.client.clone(), &pod.namespace().unwrap_or_default());
-                                for _ in 0..150 {
-                                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-                                    // Only while that very pod is still there. An API server
-                                    // that cannot answer (an outage) is no answer: the watch
-                                    // has delivered this pod's event already, so giving up
-                                    // here would leave it without a sidecar for good.
-                                    let current = match pods.get_opt(&pod.name_any()).await {
-                                        Ok(current) => current,
-                                        Err(_) => continue,
-                                    };
-                                    let same = current.as_ref().is_some_and(|p| {
-                                        p.uid() == pod.uid() && p.metadata.deletion_timestamp.is_none()
-                                    });
-                                    if !same || shared.start(&pod).await.is_ok() {
-                                        break;
-                                    }
-                                }
-                            });
+                        } else if running {
+                            // Off the watch loop: one pod's slow start holds up no other.
+                            tokio::spawn(shared.clone().start_retrying(pod));
                         }
                     }
                     Ok(Event::Delete(pod)) => shared.stop(&pod),
