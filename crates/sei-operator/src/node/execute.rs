@@ -139,8 +139,14 @@ fn reachability(
     });
     let Some((since, cause)) = known else { return };
     if since.elapsed() >= UNREACHABLE_GRACE {
-        let message =
-            format!("cannot reach the sidecar at {}: {}; task {task_type} waits for it", e.url, cause.describe());
+        // Which status it answered is what a person needs to fix it.
+        let detail =
+            if cause == Cause::Http && e.cause == Cause::Http { format!(" ({})", e.message) } else { String::new() };
+        let message = format!(
+            "cannot reach the sidecar at {}: {}{detail}; task {task_type} waits for it",
+            e.url,
+            cause.describe()
+        );
         let conditions = work.status.conditions.get_or_insert_with(Vec::new);
         set_condition(
             conditions,
