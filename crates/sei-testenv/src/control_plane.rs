@@ -16,7 +16,7 @@ use kube::{Client, Config};
 use crate::binaries::Binaries;
 use crate::certs::{self, Pki};
 use crate::manifests::apply_manifests;
-use crate::process::{Process, pid_alive, tail};
+use crate::process::{Process, free_port, pid_alive, tail};
 use crate::{Error, kwok};
 
 mod faults;
@@ -122,11 +122,6 @@ fn remove_stale_dirs(root: &Path) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
-}
-
-fn free_port() -> Result<u16, Error> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| Error::Setup(format!("no free loopback port: {e}")))?;
-    Ok(listener.local_addr().map_err(|e| Error::Setup(e.to_string()))?.port())
 }
 
 fn check_port(component: &str, port: u16) -> Result<(), Error> {

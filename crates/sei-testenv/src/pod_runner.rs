@@ -97,24 +97,32 @@ fn field_ref(pod: &Pod, path: &str) -> Option<String> {
     }
 }
 
-/// Waits until the simulated seid accepts connections (it binds at once; a few ms).
-async fn wait_listening(port: u16, log: &Path) -> Result<(), Error> {
+/// Waits until `process` accepts connections on `port`, and is still running then: a
+/// child that could not bind (the port was taken meanwhile) exits, and whatever else
+/// listens there must not be mistaken for it.
+async fn wait_listening(process: &mut Process, port: u16) -> Result<(), Error> {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let gone = |p: &mut Process| {
+        p.exited().map(|status| {
+            Error::Setup(format!("{} exited ({status}) before it listened on port {port}: {}", p.name(), p.log_tail(3)))
+        })
+    };
     while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        if let Some(e) = gone(process) {
+            return Err(e);
+        }
         if tokio::time::Instant::now() > deadline {
-            return Err(Error::Setup(format!("seid-sim did not listen on port {port}; see {}", log.display())));
+            let log = process.log_path().display().to_string();
+            return Err(Error::Setup(format!("{} did not listen on port {port}; see {log}", process.name())));
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    Ok(())
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    gone(process).map_or(Ok(()), Err)
 }
 
 /// How long one attempt to start a pod's sidecar may take before it is retried.
 const START_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
-}
 
 impl Shared {
     fn publish(&self) {
@@ -209,7 +217,7 @@ impl Shared {
             std::fs::write(&token_file, token).map_err(|e| Error::io(&token_file, e))?;
         }
         self.place_secret_mounts(pod, &home).await?;
-        let seid_port = free_port();
+        let seid_port = crate::process::free_port()?;
         let pid_file = pod_dir.join("seid.pid");
         let _ = std::fs::remove_file(&pid_file);
         let mut seid_cmd = Command::new(&self.seid_sim);
@@ -220,11 +228,11 @@ impl Shared {
             .args(["--catch-up-ms", &self.catch_up_ms.load(std::sync::atomic::Ordering::SeqCst).to_string()])
             .arg("--pid-file")
             .arg(&pid_file);
-        let seid = Process::spawn(&format!("seid-{node}"), seid_cmd, &pod_dir.join("seid.log"))?;
-        wait_listening(seid_port, &pod_dir.join("seid.log")).await?;
+        let mut seid = Process::spawn(&format!("seid-{node}"), seid_cmd, &pod_dir.join("seid.log"))?;
+        wait_listening(&mut seid, seid_port).await?;
         let hostname = spec.hostname.clone().unwrap_or_else(|| pod.name_any());
         let dns_names = pod_dns_names(&hostname, spec.subdomain.as_deref().unwrap_or(&node), &ns);
-        let port = free_port();
+        let port = crate::process::free_port()?;
         let args: Vec<String> =
             sidecar.command.iter().flatten().skip(1).chain(sidecar.args.iter().flatten()).cloned().collect();
         let mut cmd = Command::new(&self.seictl);
@@ -242,7 +250,8 @@ impl Shared {
             .env("HTTP_PROXY", self.network.url())
             .env("NO_PROXY", "127.0.0.1,localhost");
         cmd.envs(self.extra_env.iter().cloned());
-        let process = Process::spawn(&format!("sidecar-{node}"), cmd, &pod_dir.join("sidecar.log"))?;
+        let mut process = Process::spawn(&format!("sidecar-{node}"), cmd, &pod_dir.join("sidecar.log"))?;
+        wait_listening(&mut process, port).await?;
         self.network.add(&dns_names, seid_port);
         let key = format!("{ns}/{node}");
         let url = format!("http://127.0.0.1:{port}");

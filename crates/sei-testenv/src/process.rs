@@ -180,3 +180,21 @@ pub fn tail(path: &Path, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
+
+/// A loopback port nothing listens on now, and that this process has not handed out
+/// before: tests running side by side in one process (each with its own control plane and
+/// sidecars) otherwise get the same port from the kernel between its release here and
+/// the child's bind, and one test then talks to another test's server.
+pub fn free_port() -> Result<u16, Error> {
+    static GIVEN: OnceLock<Mutex<std::collections::HashSet<u16>>> = OnceLock::new();
+    let given = GIVEN.get_or_init(Default::default);
+    for _ in 0..1000 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .map_err(|e| Error::Setup(format!("no free loopback port: {e}")))?;
+        let port = listener.local_addr().map_err(|e| Error::Setup(e.to_string()))?.port();
+        if given.lock().unwrap_or_else(|p| p.into_inner()).insert(port) {
+            return Ok(port);
+        }
+    }
+    Err(Error::Setup("no loopback port left that was not handed out already".into()))
+}
