@@ -375,7 +375,6 @@ async fn a_validator_and_a_replayer_find_their_peer_by_label_and_run() {
     let s3 = S3Server::start(&["snapshots", "genesis", "results"]).unwrap();
     let w = world_with(s3.env()).await;
     let nodes: Api<SeiNode> = Api::namespaced(w.client.clone(), NS);
-    let secrets: Api<Secret> = Api::namespaced(w.client.clone(), NS);
 
     // The peer both find: a full node carrying the chain label.
     let mut source = full_node("source", "sei:v1");
@@ -397,15 +396,7 @@ async fn a_validator_and_a_replayer_find_their_peer_by_label_and_run() {
     assert!(cond.message.contains(r#"Secret "val-signing-key" not found"#), "{}", cond.message);
 
     // The keys, made as a user would, with `seictl keys generate`.
-    let keys = tempfile::tempdir().unwrap();
-    let out =
-        std::process::Command::new(seictl()).args(["keys", "generate", "--out-dir"]).arg(keys.path()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    for (name, file) in [("val-signing-key", "priv_validator_key.json"), ("val-node-key", "node_key.json")] {
-        let data = std::fs::read_to_string(keys.path().join(file)).unwrap();
-        let secret = serde_json::from_value(json!({"metadata": {"name": name}, "stringData": {file: data}})).unwrap();
-        secrets.create(&PostParams::default(), &secret).await.unwrap();
-    }
+    let keys = common::validator_key_secrets(&w.client, NS, "val").await;
 
     // A replayer starting from a snapshot in the platform bucket, below its target height.
     let snapshot_key = "pacific-1/state-sync/500.tar.gz";

@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Pod, Secret};
+use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use sei_api::SeiNode;
@@ -173,16 +173,7 @@ async fn a_full_node_runs_in_real_containers() {
 async fn a_validator_with_key_secrets_runs_in_real_containers() {
     const NS: &str = "real-validator";
     let s = setup(NS).await;
-    let secrets: Api<Secret> = Api::namespaced(s.client.clone(), NS);
-    let keys = tempfile::tempdir().unwrap();
-    let out =
-        std::process::Command::new(seictl()).args(["keys", "generate", "--out-dir"]).arg(keys.path()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    for (name, file) in [("val-signing-key", "priv_validator_key.json"), ("val-node-key", "node_key.json")] {
-        let data = std::fs::read_to_string(keys.path().join(file)).unwrap();
-        let secret = serde_json::from_value(json!({"metadata": {"name": name}, "stringData": {file: data}})).unwrap();
-        secrets.create(&PostParams::default(), &secret).await.unwrap();
-    }
+    let keys = common::validator_key_secrets(&s.client, NS, "val").await;
     let validator: SeiNode = serde_json::from_value(json!({
         "apiVersion": "sei.io/v1alpha1", "kind": "SeiNode",
         "metadata": {"name": "val", "namespace": NS},

@@ -116,3 +116,22 @@ pub fn series_in(text: &str) -> std::collections::BTreeSet<String> {
     }
     out
 }
+
+/// A validator's keys made as a user would (`seictl keys generate`), stored in the Secrets
+/// `<node>-signing-key` and `<node>-node-key`; the key files stay in the returned dir.
+pub async fn validator_key_secrets(client: &Client, ns: &str, node: &str) -> tempfile::TempDir {
+    let keys = tempfile::tempdir().unwrap();
+    let out =
+        std::process::Command::new(seictl()).args(["keys", "generate", "--out-dir"]).arg(keys.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), ns);
+    for (suffix, file) in [("signing-key", "priv_validator_key.json"), ("node-key", "node_key.json")] {
+        let data = std::fs::read_to_string(keys.path().join(file)).unwrap();
+        let secret = serde_json::from_value(
+            json!({"metadata": {"name": format!("{node}-{suffix}")}, "stringData": {file: data}}),
+        )
+        .unwrap();
+        secrets.create(&PostParams::default(), &secret).await.unwrap();
+    }
+    keys
+}
